@@ -1,0 +1,60 @@
+"""Benchmark harness: time callables with warm-up and repeats, print medians and ratios to a baseline.
+
+Every ``scripts/bench_*.py`` uses it; ``make bench`` runs them all. Benchmarks are not tests.
+"""
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Timing:
+    name: str
+    seconds: list[float]
+    items_per_call: float = 1.0  # frames, samples, ... per call, for the throughput column
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def throughput(self) -> float:
+        return self.items_per_call / self.median
+
+
+def measure(
+    name: str,
+    fn: Callable[[], object],
+    warmup: int = 2,
+    repeats: int = 10,
+    items_per_call: float = 1.0,
+    sync: Callable[[], None] | None = None,
+) -> Timing:
+    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times timed; ``sync`` waits for the GPU."""
+    for _ in range(warmup):
+        fn()
+    if sync:
+        sync()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        if sync:
+            sync()
+        seconds.append(time.perf_counter() - start)
+    return Timing(name, seconds, items_per_call)
+
+
+def report(title: str, timings: list[Timing], unit: str = "items") -> str:
+    """A table with the median time, throughput and speed-up relative to the first (baseline) row."""
+    baseline = timings[0]
+    lines = [f"{title}", f"{'':32} {'median ms':>10} {unit + '/s':>12} {'vs baseline':>12}"]
+    for t in timings:
+        ratio = baseline.median / t.median
+        tag = "(baseline)" if t is baseline else f"{ratio:.2f}x"
+        lines.append(f"{t.name:32} {t.median * 1e3:10.3f} {t.throughput:12.1f} {tag:>12}")
+    text = "\n".join(lines)
+    print(text)
+    return text

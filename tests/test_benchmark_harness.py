@@ -1,0 +1,20 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+from benchmark import Timing, measure, report  # noqa: E402
+
+
+def test_measure_counts_warmup_and_repeats():
+    calls = []
+    timing = measure("noop", lambda: calls.append(1), warmup=3, repeats=5, items_per_call=4)
+    assert len(calls) == 8 and len(timing.seconds) == 5
+    assert timing.throughput == 4 / timing.median
+
+
+def test_report_ratios_are_relative_to_the_first_row():
+    slow, fast = Timing("slow", [0.4, 0.2, 0.3]), Timing("fast", [0.1, 0.1, 0.05])
+    text = report("demo", [slow, fast], unit="frames")
+    assert "(baseline)" in text.splitlines()[2]
+    assert text.splitlines()[3].endswith("3.00x")

@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from worldmodels.core.device import autocast, autocast_dtype, pick_device
+from worldmodels.core.errors import UserError
+
+
+@pytest.fixture
+def fake_hardware(monkeypatch):
+    def set_available(cuda: bool, mps: bool, bf16: bool = True):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: bf16)
+
+    return set_available
+
+
+@pytest.mark.parametrize(
+    ("cuda", "mps", "expected"), [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")]
+)
+def test_pick_order_is_cuda_then_mps_then_cpu(fake_hardware, cuda, mps, expected):
+    fake_hardware(cuda, mps)
+    assert pick_device().type == expected
+
+
+def test_explicit_device_wins(fake_hardware):
+    fake_hardware(True, True)
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("cuda:1") == torch.device("cuda:1")
+
+
+def test_unavailable_or_bogus_device_is_a_clear_error(fake_hardware):
+    fake_hardware(False, False)
+    with pytest.raises(UserError, match="CUDA is not available"):
+        pick_device("cuda")
+    with pytest.raises(UserError, match="MPS is not available"):
+        pick_device("mps")
+    with pytest.raises(UserError, match="not a torch device"):
+        pick_device("gpu-please")
+
+
+def test_precision_half_on_cuda_only(fake_hardware):
+    fake_hardware(True, False, bf16=True)
+    assert autocast_dtype(torch.device("cuda")) is torch.bfloat16
+    fake_hardware(True, False, bf16=False)
+    assert autocast_dtype(torch.device("cuda")) is torch.float16
+    assert autocast_dtype(torch.device("cpu")) is None
+    assert autocast_dtype(torch.device("mps")) is None
+
+
+def test_cpu_autocast_keeps_full_precision():
+    with autocast(torch.device("cpu")):
+        y = torch.ones(2, 2) @ torch.ones(2, 2)
+    assert y.dtype == torch.float32

@@ -1,0 +1,163 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pygame
+import pytest
+
+from worldmodels.core.video import read_frames
+from worldmodels.play.app import PlayApp, PlayOptions
+from worldmodels.play.backend import Backend, InputState, Step
+
+
+class CountingBackend(Backend):
+    """Frames whose brightness encodes the step count; remembers every input it was given."""
+
+    title = "Counting test"
+    uses_mouse = True
+
+    def __init__(self):
+        self.t = 0
+        self.inputs: list[InputState] = []
+        self.resets = 0
+        self.keys_seen: list[str] = []
+
+    def reset(self):
+        self.t = 0
+        self.resets += 1
+        return self._frame()
+
+    def _frame(self):
+        return np.full((16, 24, 3), self.t * 10 % 256, np.uint8)
+
+    def step(self, action):
+        self.t += 1
+        return Step(self._frame(), {"t": self.t}, done=self.t >= 1000)
+
+    def action(self, inputs):
+        self.inputs.append(inputs)
+        return inputs
+
+    def random_action(self, rng):
+        return InputState()
+
+    def help_lines(self):
+        return ["x       does a thing"]
+
+    def on_key(self, key):
+        self.keys_seen.append(key)
+        return key == "z"
+
+
+def press(key: int):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+
+
+def release(key: int):
+    pygame.event.post(pygame.event.Event(pygame.KEYUP, key=key, mod=0, unicode="", scancode=0))
+
+
+@pytest.fixture
+def app(tmp_path):
+    backend = CountingBackend()
+    app = PlayApp(backend, PlayOptions(size=96, fps=1000, out_dir=tmp_path))
+    yield app
+    app.close()
+
+
+def test_held_keys_and_mouse_reach_the_backend(app):
+    press(pygame.K_w)
+    press(pygame.K_SPACE)
+    app.tick()
+    assert app.backend.inputs[-1].keys == {"w", "space"}
+    release(pygame.K_w)
+    app.tick()
+    assert app.backend.inputs[-1].keys == {"space"}
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(5, 5)))  # captures the mouse
+    app.tick()
+    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, rel=(7, -3), pos=(5, 5), buttons=(0, 0, 0)))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=3, pos=(5, 5)))
+    app.tick()
+    assert (app.backend.inputs[-1].mouse_dx, app.backend.inputs[-1].mouse_dy) == (7, -3)
+    assert app.backend.inputs[-1].mouse_buttons == (False, False, True)
+    app.tick()
+    assert (app.backend.inputs[-1].mouse_dx, app.backend.inputs[-1].mouse_dy) == (0, 0)  # motion is relative
+    press(pygame.K_ESCAPE)  # first Esc releases the mouse, the second quits
+    assert app.tick() and not app.mouse_captured
+    press(pygame.K_ESCAPE)
+    assert not app.tick()
+
+
+def test_pause_stops_stepping_and_e_steps_once(app):
+    app.tick()
+    assert app.backend.t == 1
+    press(pygame.K_PERIOD)
+    for _ in range(3):
+        app.tick()
+    assert app.backend.t == 1 and app.hud_fields()["mode"] == "PAUSED"
+    press(pygame.K_e)
+    app.tick()
+    app.tick()
+    assert app.backend.t == 2
+    press(pygame.K_PERIOD)
+    app.tick()
+    assert app.backend.t == 3
+
+
+def test_enter_and_backend_keys_reset(app):
+    app.tick()
+    app.tick()
+    press(pygame.K_RETURN)
+    app.tick()
+    assert app.backend.resets == 2 and app.backend.t == 1
+    press(pygame.K_z)
+    app.tick()
+    assert app.backend.keys_seen == ["z"] and app.backend.resets == 3
+
+
+def test_recording_writes_one_frame_per_step(app, tmp_path):
+    press(pygame.K_r)
+    for _ in range(6):
+        app.tick()
+    press(pygame.K_r)
+    app.tick()
+    videos = list(tmp_path.glob("*.mp4"))
+    assert len(videos) == 1
+    video = read_frames(videos[0])
+    assert video.shape == (6, 3, 96 * 16 // 24 + app.header_height, 96)
+    brightness = video[:, :, -10, 48].float().mean(dim=1)  # a pixel inside the frame area
+    assert brightness[-1] > brightness[0] + 30  # later frames are brighter: the steps, in order
+
+
+def test_screenshot_and_help_overlay(app, tmp_path):
+    app.tick()
+    plain = app.screen_array()
+    press(pygame.K_h)
+    app.tick()
+    assert np.abs(app.screen_array().astype(int) - plain).sum() > 0  # the overlay is drawn
+    press(pygame.K_p)
+    app.tick()
+    shots = list(tmp_path.glob("*.png"))
+    assert len(shots) == 1
+    assert read_frames(shots[0]).shape[2:] == plain.shape[:2]
+
+
+def test_header_shows_app_and_backend_fields(app):
+    app.tick()
+    fields = app.hud_fields()
+    assert fields["step"] == 1 and fields["t"] == 1 and "FPS" in fields
+
+
+def test_headless_cli_writes_atari_gameplay(tmp_path):
+    out = tmp_path / "breakout.mp4"
+    cmd = [sys.executable, "-m", "worldmodels.play", "--env", "ALE/Breakout-v5", "--headless"]
+    env = os.environ | {"SDL_VIDEODRIVER": "dummy"}
+    result = subprocess.run(cmd + ["--frames", "40", "--out", str(out), "--seed", "1"], env=env, capture_output=True)
+    assert result.returncode == 0, result.stderr
+    video = read_frames(out)
+    assert video.shape[0] == 40
+    assert video.float().std() > 10  # a real picture, not a blank screen
+    bad = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().endswith("error: --headless needs --out FILE.mp4 (the video it writes)")

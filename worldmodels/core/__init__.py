@@ -1,0 +1,1 @@
+"""Shared plumbing: device choice, checkpoints and the hub, video files, user-facing errors."""

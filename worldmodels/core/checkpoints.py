@@ -1,0 +1,80 @@
+"""Read and write state dicts, and load them strictly with a message a person can act on."""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from worldmodels.core.errors import UserError
+from worldmodels.core.files import atomic_path
+
+_SHOWN = 5  # how many names of each kind of mismatch to print
+
+
+def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """A flat name -> tensor dict from a ``.safetensors`` file or a ``.pt`` pickle (loaded safely)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: checkpoint file not found")
+    try:
+        if path.suffix == ".safetensors":
+            tensors = load_file(path, device="cpu")
+        else:
+            tensors = torch.load(path, map_location="cpu", weights_only=True)
+    except (SafetensorError, RuntimeError, OSError, EOFError, ValueError) as e:
+        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"{path}: not a readable checkpoint ({first_line})") from None
+    except Exception as e:  # pickle.UnpicklingError and friends from a foreign or corrupt file
+        raise UserError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+    if not isinstance(tensors, Mapping) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
+        raise UserError(f"{path}: expected a flat dict of tensors (a state dict), got {type(tensors).__name__}")
+    return dict(tensors)
+
+
+def save_tensors(tensors: Mapping[str, torch.Tensor], path: str | os.PathLike) -> Path:
+    """Write a state dict atomically (temp file, then rename), as safetensors or a ``.pt`` by suffix."""
+    path = Path(path)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    with atomic_path(path) as tmp:
+        if path.suffix == ".safetensors":
+            save_file(tensors, tmp)
+        else:
+            torch.save(tensors, tmp)
+    return path
+
+
+def with_prefix(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries under ``prefix.`` with the prefix removed (a published file holds several modules)."""
+    start = prefix + "."
+    return {k[len(start) :]: v for k, v in tensors.items() if k.startswith(start)}
+
+
+def describe_mismatch(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor]) -> str | None:
+    """None when ``tensors`` fits ``module`` exactly; otherwise a one-line summary of what differs."""
+    expected = {k: v.shape for k, v in module.state_dict().items()}
+    given = {k: v.shape for k, v in tensors.items()}
+    missing = sorted(set(expected) - set(given))
+    unexpected = sorted(set(given) - set(expected))
+    wrong = [
+        f"{k} (file {tuple(given[k])}, model {tuple(expected[k])})"
+        for k in sorted(set(expected) & set(given))
+        if given[k] != expected[k]
+    ]
+    parts = []
+    for label, names in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+        if names:
+            more = f", ... (+{len(names) - _SHOWN} more)" if len(names) > _SHOWN else ""
+            parts.append(f"{len(names)} {label}: {', '.join(names[:_SHOWN])}{more}")
+    return "; ".join(parts) or None
+
+
+def load_strict(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], source: str) -> torch.nn.Module:
+    """``module.load_state_dict(tensors, strict=True)`` that fails with a readable message naming ``source``."""
+    problem = describe_mismatch(module, tensors)
+    if problem:
+        raise UserError(f"{source}: checkpoint does not match {type(module).__name__}: {problem}")
+    module.load_state_dict(tensors, strict=True)
+    return module

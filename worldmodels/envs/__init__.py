@@ -1,0 +1,1 @@
+"""Real environments: Atari through gymnasium + ale-py, procgen for Genie."""

@@ -1,0 +1,280 @@
+"""The pygame play app: window, HUD, help overlay, pause/step, reset, screenshots, MP4 recording.
+
+One frame of the loop is ``tick()`` (events -> maybe step -> draw -> record) so tests can drive it with
+posted events. Headless runs use SDL's dummy video driver and a scripted policy.
+"""
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame  # noqa: E402
+
+from worldmodels.core.files import atomic_path  # noqa: E402
+from worldmodels.core.video import VideoWriter  # noqa: E402
+from worldmodels.play.backend import Backend, InputState, Step  # noqa: E402
+
+APP_HELP = [
+    "h       show / hide this help",
+    ".       pause / resume",
+    "e       one step (while paused)",
+    "Enter   reset the episode",
+    "p       screenshot (PNG)",
+    "r       start / stop recording (MP4)",
+    "Esc     quit (release the mouse first, if captured)",
+]
+HEADER_ROWS = 4
+LINE_HEIGHT = 18
+MESSAGE_SECONDS = 3.0
+
+
+@dataclass
+class PlayOptions:
+    size: int | None = None  # display width of the frame in px (nearest-neighbour scaling)
+    fps: float | None = None  # target frame rate; None = the backend's
+    header: bool = True
+    out_dir: Path = Path("data/play")  # screenshots and recordings
+    record_to: Path | None = None  # record from the first frame to this file
+    headless: bool = False
+
+
+class PlayApp:
+    def __init__(self, backend: Backend, options: PlayOptions | None = None, policy: Callable | None = None):
+        """``policy(rng) -> action`` replaces the keyboard (headless runs); None = the player."""
+        self.backend = backend
+        self.options = options or PlayOptions()
+        self.policy = policy
+        self.rng = np.random.default_rng(0)
+        if self.options.headless:
+            os.environ["SDL_VIDEODRIVER"] = "dummy"
+        pygame.display.init()  # not pygame.init(): the app needs no sound, and audio init is noisy on servers
+        pygame.font.init()
+        self.font = pygame.font.Font(None, 22)
+        self.fps_target = self.options.fps or backend.fps
+        self.paused = False
+        self.single_step = False
+        self.show_help = False
+        self.running = True
+        self.held: set[str] = set()
+        self.mouse_rel = [0.0, 0.0]
+        self.mouse_buttons = [False, False, False]
+        self.mouse_captured = False
+        self.recorder: VideoWriter | None = None
+        self.message, self.message_until = "", 0.0
+        self.clock = pygame.time.Clock()
+        self.step_times: list[float] = []
+        self.num_steps = 0
+        self.last_step: Step | None = None
+        self.frame = backend.reset()
+        self.screen = self._open_window(self.frame)
+        if self.options.record_to is not None:
+            self.recorder = VideoWriter(self.options.record_to, self.fps_target)
+
+    # ----- window -------------------------------------------------------------------------
+    def _open_window(self, frame: np.ndarray) -> pygame.Surface:
+        h, w = frame.shape[:2]
+        width = self.options.size or max(w, 640 if w < 320 else w)
+        self.frame_size = (width, round(width * h / w))
+        self.header_height = (HEADER_ROWS * LINE_HEIGHT + 8) if self.options.header else 0
+        pygame.display.set_caption(self.backend.title)
+        return pygame.display.set_mode((self.frame_size[0], self.frame_size[1] + self.header_height))
+
+    def _capture_mouse(self, on: bool) -> None:
+        self.mouse_captured = on
+        pygame.event.set_grab(on)
+        pygame.mouse.set_visible(not on)
+
+    # ----- one frame ----------------------------------------------------------------------
+    def tick(self) -> bool:
+        """Handle input, step the backend unless paused, draw, record. False once the app should quit."""
+        self._handle_events()
+        if not self.running:
+            return False
+        stepped = not self.paused or self.single_step
+        if stepped:
+            self._step()
+            self.single_step = False
+        self._draw()
+        if self.recorder is not None and stepped:
+            self.recorder.write(self.screen_array())
+        if self.policy is None:
+            self.clock.tick(self.fps_target)
+        else:
+            self.clock.tick()
+        return True
+
+    def run(self, max_frames: int | None = None) -> None:
+        """Loop until quit, or for ``max_frames`` steps."""
+        if self.policy is None:
+            print("\n".join(["Controls:", *APP_HELP, *self.backend.help_lines()]))
+        try:
+            while self.tick():
+                if max_frames is not None and self.num_steps >= max_frames:
+                    break
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stop_recording()
+        pygame.quit()
+
+    def _step(self) -> None:
+        if self.policy is not None:
+            action = self.policy(self.rng)
+        else:
+            action = self.backend.action(InputState(frozenset(self.held), *self.mouse_rel, tuple(self.mouse_buttons)))
+        self.mouse_rel = [0.0, 0.0]
+        start = time.perf_counter()
+        result = self.backend.step(action)
+        self.step_times = (self.step_times + [time.perf_counter() - start])[-30:]
+        self.num_steps += 1
+        self.frame, self.last_step = result.frame, result
+        if result.done:
+            self._reset()
+
+    def _reset(self) -> None:
+        self.frame = self.backend.reset()
+        self.last_step = None
+
+    # ----- input --------------------------------------------------------------------------
+    def _handle_events(self) -> None:
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                self.running = False
+            elif event.type == pygame.KEYDOWN:
+                self._on_keydown(pygame.key.name(event.key))
+            elif event.type == pygame.KEYUP:
+                self.held.discard(pygame.key.name(event.key))
+            elif event.type == pygame.MOUSEMOTION and self.mouse_captured:
+                self.mouse_rel[0] += event.rel[0]
+                self.mouse_rel[1] += event.rel[1]
+            elif event.type == pygame.MOUSEBUTTONDOWN:
+                if self.backend.uses_mouse and not self.mouse_captured:
+                    self._capture_mouse(True)
+                elif 1 <= event.button <= 3:
+                    self.mouse_buttons[event.button - 1] = True
+            elif event.type == pygame.MOUSEBUTTONUP and 1 <= event.button <= 3:
+                self.mouse_buttons[event.button - 1] = False
+            elif event.type == pygame.WINDOWFOCUSLOST and self.mouse_captured:
+                self._capture_mouse(False)
+
+    def _on_keydown(self, key: str) -> None:
+        if key == "escape":
+            if self.mouse_captured:
+                self._capture_mouse(False)
+            else:
+                self.running = False
+        elif key == "h":
+            self.show_help = not self.show_help
+        elif key == ".":
+            self.paused = not self.paused
+        elif key == "e" and self.paused:
+            self.single_step = True
+        elif key == "return":
+            self._reset()
+        elif key == "p":
+            self.screenshot()
+        elif key == "r":
+            self.toggle_recording()
+        else:
+            self.held.add(key)
+            if self.backend.on_key(key):
+                self._reset()
+
+    # ----- outputs ------------------------------------------------------------------------
+    def screen_array(self) -> np.ndarray:
+        """The window as an H x W x 3 uint8 array."""
+        return pygame.surfarray.array3d(self.screen).swapaxes(0, 1).copy()
+
+    def _timestamped(self, suffix: str) -> Path:
+        self.options.out_dir.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self.options.out_dir / f"{self.backend.title.split()[0].lower()}-{stamp}{suffix}"
+        n = 1
+        while path.exists():
+            path = path.with_name(f"{path.stem}-{n}{suffix}")
+            n += 1
+        return path
+
+    def screenshot(self) -> Path:
+        from PIL import Image
+
+        path = self._timestamped(".png")
+        with atomic_path(path) as tmp:
+            Image.fromarray(self.screen_array()).save(tmp, format="PNG")
+        self._say(f"saved {path}")
+        return path
+
+    def toggle_recording(self) -> None:
+        if self.recorder is None:
+            self.recorder = VideoWriter(self._timestamped(".mp4"), self.fps_target)
+            self._say(f"recording to {self.recorder.path}")
+        else:
+            self._stop_recording()
+
+    def _stop_recording(self) -> None:
+        if self.recorder is None:
+            return
+        recorder, self.recorder = self.recorder, None
+        if recorder.num_frames == 0:
+            recorder.discard()
+            return
+        path = recorder.close()
+        self._say(f"saved {path} ({recorder.num_frames} frames)")
+
+    def _say(self, message: str) -> None:
+        print(message)
+        self.message, self.message_until = message, time.monotonic() + MESSAGE_SECONDS
+
+    # ----- drawing ------------------------------------------------------------------------
+    def _draw(self) -> None:
+        self.screen.fill((0, 0, 0))
+        surface = pygame.surfarray.make_surface(np.ascontiguousarray(self.frame.swapaxes(0, 1)))
+        self.screen.blit(pygame.transform.scale(surface, self.frame_size), (0, self.header_height))
+        if self.options.header:
+            self._draw_header()
+        if self.show_help:
+            self._draw_help()
+        if time.monotonic() < self.message_until:
+            self._draw_lines([self.message], (8, self.screen.get_height() - LINE_HEIGHT - 8), background=True)
+        pygame.display.flip()
+
+    def hud_fields(self) -> dict[str, object]:
+        """Everything the header shows: the app's state, then the backend's."""
+        fps = len(self.step_times) / sum(self.step_times) if self.step_times else 0.0
+        state = "PAUSED" if self.paused else "PLAYING"
+        fields = {
+            "mode": state + (" REC" if self.recorder else ""),
+            "step": self.num_steps,
+            "model FPS": f"{fps:.1f}",
+            "FPS": f"{self.clock.get_fps():.1f}",
+        }
+        fields.update(self.backend.hud())
+        if self.last_step is not None:
+            fields.update(self.last_step.info)
+        return fields
+
+    def _draw_header(self) -> None:
+        items = [f"{k}: {v}" for k, v in self.hud_fields().items()]
+        columns = [items[i : i + HEADER_ROWS] for i in range(0, len(items), HEADER_ROWS)]
+        column_width = self.frame_size[0] // max(len(columns), 1)
+        for c, lines in enumerate(columns):
+            self._draw_lines(lines, (8 + c * column_width, 4))
+
+    def _draw_help(self) -> None:
+        lines = ["Keys (h to close)", *APP_HELP, "", *self.backend.help_lines()]
+        overlay = pygame.Surface(self.screen.get_size(), pygame.SRCALPHA)
+        overlay.fill((0, 0, 0, 190))
+        self.screen.blit(overlay, (0, 0))
+        self._draw_lines(lines, (16, 16))
+
+    def _draw_lines(self, lines: list[str], origin: tuple[int, int], background: bool = False) -> None:
+        x, y = origin
+        for i, line in enumerate(lines):
+            text = self.font.render(line, True, (255, 255, 255), (0, 0, 0) if background else None)
+            self.screen.blit(text, (x, y + i * LINE_HEIGHT))

@@ -1,0 +1,61 @@
+"""The small interface between the play app and whatever produces frames (a world model or a real env).
+
+Backends never import pygame: keys arrive as pygame's key names ("w", "space", "left shift").
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class InputState:
+    """What the player holds down this frame; mouse motion is relative, since the last frame."""
+
+    keys: frozenset[str] = frozenset()
+    mouse_dx: float = 0.0
+    mouse_dy: float = 0.0
+    mouse_buttons: tuple[bool, bool, bool] = (False, False, False)
+
+
+@dataclass
+class Step:
+    frame: np.ndarray  # H x W x 3 uint8
+    info: dict[str, object] = field(default_factory=dict)  # shown in the HUD
+    done: bool = False  # the episode ended: the app resets
+
+
+class Backend(ABC):
+    """Implement ``reset``, ``step``, ``action`` and ``random_action``; the rest has sensible defaults."""
+
+    title = "worldmodels"
+    fps = 15.0  # target frames per second when the backend is faster than real time
+    uses_mouse = False  # capture the mouse and report relative motion
+
+    @abstractmethod
+    def reset(self) -> np.ndarray:
+        """Start an episode; the first frame."""
+
+    @abstractmethod
+    def step(self, action) -> Step:
+        """Advance one frame under ``action``."""
+
+    @abstractmethod
+    def action(self, inputs: InputState):
+        """The action for the held keys and mouse."""
+
+    @abstractmethod
+    def random_action(self, rng: np.random.Generator):
+        """An action for headless runs with no player."""
+
+    def help_lines(self) -> list[str]:
+        return []
+
+    def hud(self) -> dict[str, object]:
+        """Facts that hold between steps (controller, env name); merged with each step's info."""
+        return {}
+
+    def on_key(self, key: str) -> bool:
+        """A key the app does not use itself; return True to reset the episode afterwards."""
+        return False

@@ -1,0 +1,45 @@
+"""Command-line options every play command shares, and the code that runs a backend with them."""
+
+import argparse
+from pathlib import Path
+
+from worldmodels.play.backend import Backend
+
+
+def add_play_arguments(parser: argparse.ArgumentParser, default_fps: float | None = None) -> None:
+    group = parser.add_argument_group("play window")
+    group.add_argument("--size", type=int, default=None, help="display width of the frame in pixels")
+    group.add_argument("--fps", type=float, default=default_fps, help="target frames per second")
+    group.add_argument("--no-header", action="store_true", help="hide the HUD above the frame")
+    group.add_argument("--out-dir", type=Path, default=Path("data/play"), help="screenshots and recordings")
+    group.add_argument("--headless", action="store_true", help="no window: play --frames steps into --out")
+    group.add_argument("--frames", type=int, default=100, help="steps to play with --headless")
+    group.add_argument("--out", type=Path, default=None, help="MP4/GIF to write with --headless")
+
+
+def parse_play_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse, and reject flag combinations the play app cannot honour before anything heavy loads."""
+    args = parser.parse_args(argv)
+    if args.headless and args.out is None:
+        parser.error("--headless needs --out FILE.mp4 (the video it writes)")
+    if args.frames < 1:
+        parser.error(f"--frames must be at least 1, got {args.frames}")
+    return args
+
+
+def run_play(backend: Backend, args: argparse.Namespace, policy=None) -> None:
+    """Open the window (or run headless into ``--out``) with the shared options."""
+    from worldmodels.play.app import PlayApp, PlayOptions
+
+    options = PlayOptions(
+        size=args.size,
+        fps=args.fps,
+        header=not args.no_header,
+        out_dir=args.out_dir,
+        record_to=args.out if args.headless else None,
+        headless=args.headless,
+    )
+    if args.headless and policy is None:
+        policy = backend.random_action
+    app = PlayApp(backend, options, policy=policy)
+    app.run(max_frames=args.frames if args.headless else None)
