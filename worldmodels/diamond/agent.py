@@ -1,0 +1,149 @@
+"""DIAMOND's agent (denoiser + reward/end model + actor-critic) and the published checkpoint layout.
+
+A checkpoint is one flat state dict with the prefixes ``denoiser.``, ``rew_end_model.`` and
+``actor_critic.``, as ``torch.save(agent.state_dict())`` writes it; the number of actions is read from
+the tensor shapes. Published Atari 100k models live in the hub repo ``eloialonso/diamond``.
+"""
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+from torch import nn
+
+from worldmodels.core.checkpoints import load_strict, load_tensors, save_tensors, with_prefix
+from worldmodels.core.errors import UserError
+from worldmodels.core.hub import HubFile, download, resolve
+from worldmodels.diamond.actor_critic import ActorCritic, ActorCriticConfig
+from worldmodels.diamond.denoiser import Denoiser, DenoiserConfig
+from worldmodels.diamond.inner_model import InnerModelConfig
+from worldmodels.diamond.rew_end_model import RewEndModel, RewEndModelConfig
+
+HUB_REPO = "eloialonso/diamond"
+ATARI_100K_GAMES = [
+    "Alien", "Amidar", "Assault", "Asterix", "BankHeist", "BattleZone", "Boxing", "Breakout", "ChopperCommand",
+    "CrazyClimber", "DemonAttack", "Freeway", "Frostbite", "Gopher", "Hero", "Jamesbond", "Kangaroo", "Krull",
+    "KungFuMaster", "MsPacman", "Pong", "PrivateEye", "Qbert", "RoadRunner", "Seaquest", "UpNDown",
+]  # fmt: skip
+MODULES = ("denoiser", "rew_end_model", "actor_critic")
+ACTION_TENSOR = "denoiser.inner_model.act_emb.0.weight"  # [num_actions, cond_channels / 4]
+
+
+@dataclass
+class AgentConfig:
+    denoiser: DenoiserConfig = field(default_factory=DenoiserConfig)
+    rew_end_model: RewEndModelConfig = field(default_factory=RewEndModelConfig)
+    actor_critic: ActorCriticConfig = field(default_factory=ActorCriticConfig)
+
+    def with_num_actions(self, num_actions: int) -> "AgentConfig":
+        return AgentConfig(
+            dataclasses.replace(
+                self.denoiser, inner_model=dataclasses.replace(self.denoiser.inner_model, num_actions=num_actions)
+            ),
+            dataclasses.replace(self.rew_end_model, num_actions=num_actions),
+            dataclasses.replace(self.actor_critic, num_actions=num_actions),
+        )
+
+    @property
+    def num_actions(self) -> int:
+        return self.denoiser.inner_model.num_actions
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, img_size: int = 64) -> "AgentConfig":
+        """From our own YAML, or the published Hydra ``config/agent/default.yaml`` (``_target_`` and
+        ``${...}`` interpolations are ignored; image channels and size come from the denoiser and env)."""
+
+        def fields_of(kind, values: dict) -> dict:
+            names = {f.name for f in dataclasses.fields(kind)}
+            return {k: v for k, v in (values or {}).items() if k in names and not str(v).startswith("${")}
+
+        den = dict(d.get("denoiser") or {})
+        inner = InnerModelConfig(**fields_of(InnerModelConfig, den.pop("inner_model", {})))
+        img = {"img_channels": inner.img_channels, "img_size": img_size}
+        return cls(
+            DenoiserConfig(inner_model=inner, **fields_of(DenoiserConfig, den)),
+            RewEndModelConfig(**(img | fields_of(RewEndModelConfig, d.get("rew_end_model")))),
+            ActorCriticConfig(**(img | fields_of(ActorCriticConfig, d.get("actor_critic")))),
+        )
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike, img_size: int = 64) -> "AgentConfig":
+        try:
+            data = yaml.safe_load(Path(path).read_text())
+        except (OSError, yaml.YAMLError) as e:
+            raise UserError(f"{path}: not a readable agent config ({e})") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{path}: an agent config is a mapping with denoiser/rew_end_model/actor_critic")
+        try:
+            return cls.from_dict(data, img_size)
+        except TypeError as e:
+            raise UserError(f"{path}: bad agent config ({e})") from None
+
+
+class Agent(nn.Module):
+    def __init__(self, cfg: AgentConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.denoiser = Denoiser(cfg.denoiser)
+        self.rew_end_model = RewEndModel(cfg.rew_end_model)
+        self.actor_critic = ActorCritic(cfg.actor_critic)
+
+    @property
+    def device(self) -> torch.device:
+        return self.denoiser.device
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the published layout (one flat state dict), atomically."""
+        return save_tensors(self.state_dict(), path)
+
+
+def hub_checkpoint(game: str) -> HubFile:
+    return HubFile(HUB_REPO, f"atari_100k/models/{game}.pt")
+
+
+def canonical_game(name: str) -> str | None:
+    """``breakout`` / ``BreakoutNoFrameskip-v4`` -> ``Breakout``; None when it is no Atari 100k game."""
+    key = name.removesuffix("NoFrameskip-v4").removeprefix("ALE/").removesuffix("-v5").lower()
+    return next((g for g in ATARI_100K_GAMES if g.lower() == key), None)
+
+
+def load_agent(
+    path_or_game: str | os.PathLike,
+    config: AgentConfig | str | os.PathLike | None = None,
+    device: torch.device | str = "cpu",
+    offline: bool = False,
+) -> Agent:
+    """An Agent from a checkpoint file, an ``hf://`` reference, or an Atari 100k game name.
+
+    A game name downloads ``atari_100k/models/<Game>.pt`` and the published agent config from the hub.
+    ``config`` (an AgentConfig or a YAML path) defaults to the YAML beside a local checkpoint
+    (``<name>.yaml``, ``config.yaml``), else the published architecture.
+    """
+    game = canonical_game(str(path_or_game)) if not Path(path_or_game).exists() else None
+    if game is not None:
+        path = download(hub_checkpoint(game), offline=offline)
+        if config is None:
+            config = download(HubFile(HUB_REPO, "atari_100k/config/agent/default.yaml"), offline=offline)
+    else:
+        path = resolve(path_or_game, offline=offline)
+        if config is None:
+            config = next((p for p in (path.with_suffix(".yaml"), path.parent / "config.yaml") if p.is_file()), None)
+    if config is None:
+        config = AgentConfig()
+    elif not isinstance(config, AgentConfig):
+        config = AgentConfig.from_yaml(config)
+
+    tensors = load_tensors(path)
+    if ACTION_TENSOR not in tensors:
+        present = sorted({k.split(".")[0] for k in tensors})
+        raise UserError(f"{path}: not a DIAMOND agent checkpoint (no {ACTION_TENSOR}; top-level keys: {present})")
+    agent = Agent(config.with_num_actions(tensors[ACTION_TENSOR].shape[0]))
+    for name in MODULES:
+        load_strict(getattr(agent, name), with_prefix(tensors, name), f"{path} [{name}]")
+    return agent.to(device).eval()

@@ -1,0 +1,68 @@
+"""DIAMOND's EDM denoiser: predicts the next frame from a noisy version of it, past frames and actions."""
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from worldmodels.diamond.inner_model import InnerModel, InnerModelConfig
+from worldmodels.diffusion.edm import Conditioners, SigmaDistribution, add_noise, conditioners, quantize
+
+
+@dataclass
+class DenoiserConfig:
+    inner_model: InnerModelConfig = field(default_factory=InnerModelConfig)
+    sigma_data: float = 0.5
+    sigma_offset_noise: float = 0.3
+
+
+class Denoiser(nn.Module):
+    def __init__(self, cfg: DenoiserConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.inner_model = InnerModel(cfg.inner_model)
+
+    @property
+    def device(self) -> torch.device:
+        return self.inner_model.noise_emb.weight.device
+
+    def conditioners(self, sigma: Tensor) -> Conditioners:
+        return conditioners(sigma, self.cfg.sigma_data, self.cfg.sigma_offset_noise)
+
+    def model_output(self, noisy_next_obs: Tensor, obs: Tensor, act: Tensor, cs: Conditioners) -> Tensor:
+        """F(c_in x; c_noise, obs / sigma_data, act): the raw network output."""
+        return self.inner_model(noisy_next_obs * cs.c_in, cs.c_noise, obs / self.cfg.sigma_data, act)
+
+    @torch.no_grad()
+    def denoise(self, noisy_next_obs: Tensor, sigma: Tensor, obs: Tensor, act: Tensor) -> Tensor:
+        """The denoised next frame, clamped and rounded to 8 bits.
+
+        noisy_next_obs: b x c x h x w; sigma: b (or a scalar); obs: b x (t c) x h x w in [-1, 1]; act: b x t.
+        """
+        cs = self.conditioners(sigma)
+        output = self.model_output(noisy_next_obs, obs, act, cs)
+        return quantize(cs.c_skip * noisy_next_obs + cs.c_out * output)
+
+    def loss(self, obs: Tensor, act: Tensor, mask: Tensor, sigma_distribution: SigmaDistribution) -> Tensor:
+        """Training loss on segments obs: b x (n + k) x c x h x w, act: b x (n + k), mask: b x (n + k).
+
+        With k > 1 the model is unrolled autoregressively on its own (quantised) predictions.
+        """
+        n = self.cfg.inner_model.num_steps_conditioning
+        steps = obs.size(1) - n
+        all_obs = obs.clone()
+        loss = 0.0
+        for i in range(steps):
+            past = all_obs[:, i : n + i].flatten(1, 2)
+            next_obs = all_obs[:, n + i]
+            valid = mask[:, n + i]
+            sigma = sigma_distribution.sample(obs.size(0), obs.device)
+            noisy = add_noise(next_obs, sigma, self.cfg.sigma_offset_noise)
+            cs = self.conditioners(sigma)
+            output = self.model_output(noisy, past, act[:, i : n + i], cs)
+            target = (next_obs - cs.c_skip * noisy) / cs.c_out
+            loss = loss + F.mse_loss(output[valid], target[valid])
+            with torch.no_grad():
+                all_obs[:, n + i] = quantize(cs.c_skip * noisy + cs.c_out * output)
+        return loss / steps

@@ -1,0 +1,1 @@
+"""Diffusion pieces shared across models: EDM preconditioning and the Karras sampler."""
