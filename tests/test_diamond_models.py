@@ -1,0 +1,168 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from diamond_fixtures import NUM_ACTIONS, fixed_inputs, seeded_agent
+
+from worldmodels.core.errors import UserError
+from worldmodels.diamond import Agent, AgentConfig, DiffusionSampler, load_agent
+from worldmodels.diffusion.karras import karras_sigmas
+
+GOLDEN = json.loads((Path(__file__).parent / "data" / "diamond_golden.json").read_text())
+REFERENCE_LISTING = Path(__file__).resolve().parents[2] / "shared" / "reference" / "diamond_state_dict_main.txt"
+
+
+def levels(x: torch.Tensor) -> torch.Tensor:
+    return ((x + 1) * 127.5).round()
+
+
+def test_published_architecture_sizes():
+    agent = Agent(AgentConfig().with_num_actions(18))
+    modules = ("denoiser", "rew_end_model", "actor_critic")
+    counts = {name: sum(p.numel() for p in getattr(agent, name).parameters()) for name in modules}
+    assert counts == {"denoiser": 4_406_851, "rew_end_model": 5_902_656, "actor_critic": 3_236_819}
+    assert len(agent.state_dict()) == 372
+    assert agent.state_dict()["denoiser.inner_model.noise_emb.weight"].shape == (1, 128)  # a buffer, saved
+
+
+@pytest.mark.skipif(not REFERENCE_LISTING.exists(), reason="../shared/reference is not checked out beside the repo")
+def test_state_dict_names_and_shapes_match_the_published_listing():
+    expected = {}
+    for line in REFERENCE_LISTING.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, shape = line.split()
+            expected[name] = tuple(int(s) for s in shape.strip("[]").split(","))
+    ours = {k: tuple(v.shape) for k, v in Agent(AgentConfig().with_num_actions(18)).state_dict().items()}
+    assert ours == expected
+
+
+def test_outputs_equal_the_published_implementation():
+    agent = seeded_agent()
+    obs, act, noisy, sigma = fixed_inputs()
+    flat = obs.flatten(1, 2)
+    with torch.no_grad():
+        cs = agent.denoiser.conditioners(sigma)
+        output = agent.denoiser.model_output(noisy, flat, act, cs)
+        denoised = agent.denoiser.denoise(noisy, sigma, flat, act)
+    assert torch.allclose(output[:, :, :2, :2].flatten(), torch.tensor(GOLDEN["model_output_corner"]), atol=1e-5)
+    assert output.abs().mean().item() == pytest.approx(GOLDEN["model_output_mean_abs"], rel=1e-5)
+    assert abs(levels(denoised).sum().item() - GOLDEN["denoised_levels_sum"]) <= 4
+
+    samplers = {
+        "euler3": {},
+        "heun3_churn": dict(order=2, s_churn=10.0, s_tmin=1.0, s_tmax=5.0, s_noise=0.9),
+    }
+    for name, kwargs in samplers.items():
+        torch.manual_seed(0)
+        x, trajectory = DiffusionSampler(agent.denoiser, **kwargs).sample(obs, act)
+        assert trajectory[0].sum().item() == pytest.approx(GOLDEN[f"sampler_{name}_first_noise_sum"], abs=1e-3)
+        assert abs(levels(x).sum().item() - GOLDEN[f"sampler_{name}_levels_sum"]) <= 4, name
+
+    with torch.no_grad():
+        logits_rew, logits_end, _ = agent.rew_end_model.predict_rew_end(obs[:, :3], act[:, :3], obs[:, 1:])
+        g = torch.Generator().manual_seed(2)
+        hx = (torch.randn(2, 512, generator=g), torch.randn(2, 512, generator=g))
+        logits_act, value, _ = agent.actor_critic.predict_act_value(obs[:, -1], hx)
+    assert torch.allclose(logits_rew.flatten(), torch.tensor(GOLDEN["rew_logits"]), atol=1e-5)
+    assert torch.allclose(logits_end.flatten(), torch.tensor(GOLDEN["end_logits"]), atol=1e-5)
+    assert torch.allclose(logits_act.flatten(), torch.tensor(GOLDEN["actor_logits"]), atol=1e-5)
+    assert torch.allclose(value, torch.tensor(GOLDEN["critic_values"]), atol=1e-5)
+
+
+def test_preconditioning_matches_the_edm_formulas():
+    denoiser = seeded_agent().denoiser
+    for sigma, (c_in, c_out, c_skip, c_noise) in {
+        0.002: (1.715, 0.257, 0.735, -0.301),
+        1.0: (0.864, 0.451, 0.187, 0.011),
+        5.0: (0.199, 0.498, 0.0099, 0.403),
+    }.items():
+        cs = denoiser.conditioners(torch.tensor([sigma]))
+        got = (cs.c_in.item(), cs.c_out.item(), cs.c_skip.item(), cs.c_noise.item())
+        assert got == pytest.approx((c_in, c_out, c_skip, c_noise), abs=2e-3)
+
+
+def test_karras_schedule_and_a_hand_written_euler_loop():
+    sigmas = karras_sigmas(3, 2e-3, 5.0, 7)
+    assert sigmas.tolist() == pytest.approx([5.0, 0.28308, 0.002, 0.0], abs=1e-5)
+    agent = seeded_agent()
+    obs, act, _, _ = fixed_inputs()
+    torch.manual_seed(3)
+    sampled, trajectory = DiffusionSampler(agent.denoiser).sample(obs, act)
+    torch.manual_seed(3)
+    x = torch.randn(2, 3, 64, 64)
+    for sigma, next_sigma in zip(sigmas[:-1], sigmas[1:]):
+        denoised = agent.denoiser.denoise(x, sigma, obs.flatten(1, 2), act)
+        x = x + (x - denoised) / sigma * (next_sigma - sigma)
+    assert torch.equal(sampled, x)
+    assert len(trajectory) == 4
+    # The last Euler step lands on the (quantised) denoised frame: valid 8-bit levels.
+    assert torch.allclose(levels(sampled), (sampled + 1) * 127.5, atol=1e-3)
+
+
+def test_published_layout_round_trip(tmp_path):
+    agent = seeded_agent()
+    path = tmp_path / "Breakout.pt"
+    torch.save(agent.state_dict(), path)  # exactly how the published files were written
+    loaded = load_agent(path)
+    assert loaded.cfg.num_actions == NUM_ACTIONS
+    assert loaded.state_dict().keys() == agent.state_dict().keys()
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in agent.state_dict().items())
+
+
+def test_bad_checkpoints_fail_with_a_readable_message(tmp_path):
+    tensors = seeded_agent().state_dict()
+    del tensors["actor_critic.critic_linear.bias"]
+    tensors["denoiser.inner_model.conv_in.weight"] = torch.zeros(64, 12, 3, 3)
+    torch.save(tensors, tmp_path / "broken.pt")
+    with pytest.raises(
+        UserError, match=r"broken.pt \[denoiser\].*wrong shape: inner_model.conv_in.weight \(file \(64, 12, 3, 3\)"
+    ):
+        load_agent(tmp_path / "broken.pt")
+    tensors = seeded_agent().state_dict()
+    del tensors["actor_critic.critic_linear.bias"]
+    torch.save(tensors, tmp_path / "missing.pt")
+    with pytest.raises(UserError, match=r"missing.pt \[actor_critic\].*1 missing: critic_linear.bias"):
+        load_agent(tmp_path / "missing.pt")
+    torch.save({"weight": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(UserError, match="other.pt: not a DIAMOND agent checkpoint"):
+        load_agent(tmp_path / "other.pt")
+
+
+def test_published_hydra_config_gives_the_default_architecture(tmp_path):
+    published = """
+_target_: agent.AgentConfig
+denoiser:
+  _target_: models.diffusion.DenoiserConfig
+  sigma_data: 0.5
+  sigma_offset_noise: 0.3
+  inner_model:
+    _target_: models.diffusion.InnerModelConfig
+    img_channels: 3
+    num_steps_conditioning: 4
+    cond_channels: 256
+    depths: [2,2,2,2]
+    channels: [64,64,64,64]
+    attn_depths: [0,0,0,0]
+rew_end_model:
+  _target_: models.rew_end_model.RewEndModelConfig
+  lstm_dim: 512
+  img_channels: ${agent.denoiser.inner_model.img_channels}
+  img_size: ${env.train.size}
+  cond_channels: 128
+  depths: [2,2,2,2]
+  channels: [32,32,32,32]
+  attn_depths: [0,0,0,0]
+actor_critic:
+  _target_: models.actor_critic.ActorCriticConfig
+  lstm_dim: 512
+  img_channels: ${agent.denoiser.inner_model.img_channels}
+  img_size: ${env.train.size}
+  channels: [32,32,64,64]
+  down: [1,1,1,1]
+"""
+    (tmp_path / "default.yaml").write_text(published)
+    assert AgentConfig.from_yaml(tmp_path / "default.yaml") == AgentConfig()
+    small = AgentConfig.from_dict({"denoiser": {"inner_model": {"channels": [16, 16, 16, 16]}}})
+    assert small.denoiser.inner_model.channels == [16, 16, 16, 16]
+    assert small.rew_end_model == AgentConfig().rew_end_model
