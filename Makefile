@@ -26,10 +26,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Without a display (a server, CI) the challenges play headless and write an MP4.
+HAS_DISPLAY := $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s)))
+HEADLESS = $(if $(HAS_DISPLAY),,--headless --frames 300 --out data/$@.mp4)
+
 challenge1: install
-	@echo "Challenge 1 (DIAMOND on Atari) is not wired yet: meanwhile play the real game with"
-	@echo "  $(BIN)/python -m worldmodels.play --env ALE/Breakout-v5"
-	@exit 1
+	$(BIN)/diamond-play --pretrained --game Breakout $(HEADLESS)
 
 challenge2: install
 	@echo "Challenge 2 (Genie on procgen CoinRun) is not wired yet."

@@ -39,7 +39,7 @@ class CountingBackend(Backend):
         self.inputs.append(inputs)
         return inputs
 
-    def random_action(self, rng):
+    def scripted_action(self, rng):
         return InputState()
 
     def help_lines(self):

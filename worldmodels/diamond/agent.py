@@ -16,6 +16,7 @@ from torch import nn
 
 from worldmodels.core.checkpoints import load_strict, load_tensors, save_tensors, with_prefix
 from worldmodels.core.errors import UserError
+from worldmodels.core.files import atomic_path
 from worldmodels.core.hub import HubFile, download, resolve
 from worldmodels.diamond.actor_critic import ActorCritic, ActorCriticConfig
 from worldmodels.diamond.denoiser import Denoiser, DenoiserConfig
@@ -71,6 +72,11 @@ class AgentConfig:
             RewEndModelConfig(**(img | fields_of(RewEndModelConfig, d.get("rew_end_model")))),
             ActorCriticConfig(**(img | fields_of(ActorCriticConfig, d.get("actor_critic")))),
         )
+
+    def save_yaml(self, path: str | os.PathLike) -> Path:
+        with atomic_path(path) as tmp:
+            Path(tmp).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        return Path(path)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, img_size: int = 64) -> "AgentConfig":

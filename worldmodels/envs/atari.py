@@ -1,6 +1,7 @@
 """Atari through gymnasium + ale-py, and the keyboard map every Atari player in this project shares."""
 
 import gymnasium as gym
+import numpy as np
 
 from worldmodels.core.errors import UserError
 
@@ -50,3 +51,77 @@ class AtariKeymap:
 
     def help_lines(self) -> list[str]:
         return [f"{' + '.join(sorted(keys)):>16}  {self.action_meanings[i]}" for keys, i in reversed(self._combos)]
+
+
+class DiamondAtari:
+    """An Atari game preprocessed exactly as DIAMOND trains and evaluates on it.
+
+    ``<Game>NoFrameskip-v4`` semantics (no sticky actions, minimal action set), up to ``noop_max`` random
+    no-ops at reset, each action repeated ``frame_skip`` times with a max over the last two screens, then
+    an INTER_AREA resize to ``size`` x ``size`` RGB. With ``done_on_life_loss`` (the train env) losing a
+    life ends the episode, and the next ``reset`` carries on in the same game, so each life is an episode.
+    """
+
+    def __init__(
+        self,
+        game: str,
+        done_on_life_loss: bool = False,
+        size: int = 64,
+        noop_max: int = 30,
+        frame_skip: int = 4,
+        max_episode_steps: int | None = None,
+        seed: int | None = None,
+    ):
+        env_id = game if game.endswith("-v4") or "/" in game else f"{game}NoFrameskip-v4"
+        self.env = make_atari(env_id, full_action_space=False, frameskip=1, max_episode_steps=max_episode_steps)
+        self.ale = self.env.unwrapped.ale
+        self.action_meanings = self.env.unwrapped.get_action_meanings()
+        self.num_actions = len(self.action_meanings)
+        self.done_on_life_loss = done_on_life_loss
+        self.size, self.noop_max, self.frame_skip = size, noop_max, frame_skip
+        self.seed = seed
+        self.screens = np.zeros((2, *self.env.observation_space.shape), np.uint8)
+        self.lives = 0
+        self.game_over = True
+
+    def reset(self) -> np.ndarray:
+        if not self.game_over:  # after a life loss in the train env: same game, new episode
+            return self._obs()
+        self.env.reset(seed=self.seed)
+        self.seed = None
+        noops = int(self.env.unwrapped.np_random.integers(1, self.noop_max + 1)) if self.noop_max > 0 else 0
+        for _ in range(noops):
+            _, _, terminated, truncated, _ = self.env.step(0)
+            if terminated or truncated:
+                self.env.reset()
+        self.lives = self.ale.lives()
+        self.game_over = False
+        self.ale.getScreenRGB(self.screens[0])
+        self.screens[1].fill(0)
+        return self._obs()
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """obs, reward, end, truncated, info (with ``life_loss``)."""
+        total_reward, terminated, truncated, life_loss = 0.0, False, False, False
+        for t in range(self.frame_skip):
+            _, reward, terminated, truncated, _ = self.env.step(action)
+            total_reward += float(reward)
+            if self.ale.lives() < self.lives:
+                life_loss = True
+                self.lives = self.ale.lives()
+            if terminated or truncated:
+                break
+            if t == self.frame_skip - 2:
+                self.ale.getScreenRGB(self.screens[1])
+            elif t == self.frame_skip - 1:
+                self.ale.getScreenRGB(self.screens[0])
+        self.game_over = terminated or truncated
+        end = terminated or (self.done_on_life_loss and life_loss)
+        return self._obs(), total_reward, end, truncated, {"life_loss": life_loss}
+
+    def _obs(self) -> np.ndarray:
+        import cv2
+
+        if self.frame_skip > 1:
+            np.maximum(self.screens[0], self.screens[1], out=self.screens[0])
+        return cv2.resize(self.screens[0], (self.size, self.size), interpolation=cv2.INTER_AREA)

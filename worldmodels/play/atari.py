@@ -36,7 +36,7 @@ class AtariBackend(Backend):
     def action(self, inputs: InputState) -> int:
         return self.keymap(set(inputs.keys))
 
-    def random_action(self, rng: np.random.Generator) -> int:
+    def scripted_action(self, rng: np.random.Generator) -> int:
         return int(rng.integers(len(self.keymap.action_meanings)))
 
     def help_lines(self) -> list[str]:

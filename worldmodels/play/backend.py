@@ -27,7 +27,7 @@ class Step:
 
 
 class Backend(ABC):
-    """Implement ``reset``, ``step``, ``action`` and ``random_action``; the rest has sensible defaults."""
+    """Implement ``reset``, ``step``, ``action`` and ``scripted_action``; the rest has sensible defaults."""
 
     title = "worldmodels"
     fps = 15.0  # target frames per second when the backend is faster than real time
@@ -46,8 +46,8 @@ class Backend(ABC):
         """The action for the held keys and mouse."""
 
     @abstractmethod
-    def random_action(self, rng: np.random.Generator):
-        """An action for headless runs with no player."""
+    def scripted_action(self, rng: np.random.Generator):
+        """The action when nobody is at the keyboard (headless runs): random, or a trained policy."""
 
     def help_lines(self) -> list[str]:
         return []

@@ -40,6 +40,6 @@ def run_play(backend: Backend, args: argparse.Namespace, policy=None) -> None:
         headless=args.headless,
     )
     if args.headless and policy is None:
-        policy = backend.random_action
+        policy = backend.scripted_action
     app = PlayApp(backend, options, policy=policy)
     app.run(max_frames=args.frames if args.headless else None)

@@ -1,0 +1,97 @@
+"""diamond-play: play DIAMOND's world models (published or your own) in the shared play app."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from worldmodels.core.errors import UserError, cli_entry
+from worldmodels.play.cli import add_play_arguments, parse_play_args, run_play
+
+DATA = Path("data/diamond")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="diamond-play", description=__doc__)
+    source = parser.add_argument_group("model")
+    source.add_argument("-p", "--pretrained", action="store_true", help="use a published Atari 100k model (hub)")
+    source.add_argument("--game", help="Atari 100k game, e.g. Breakout (asked for when missing)")
+    source.add_argument("--checkpoint", help="a local agent checkpoint (.pt) or hf://owner/repo/path")
+    source.add_argument("--config", help="agent config YAML (default: beside the checkpoint, else published)")
+    source.add_argument("--offline", action="store_true", help="use only files already in the hub cache")
+    source.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    play = parser.add_argument_group("DIAMOND")
+    play.add_argument("-n", "--num-steps-initial-collect", type=int, default=1000, help="real steps for WM starts")
+    play.add_argument("--horizon", type=int, default=50, help="imagination horizon")
+    play.add_argument("--num-steps-denoising", type=int, default=3, help="sampler steps per frame")
+    play.add_argument("-r", "--record", action="store_true", help="save played episodes as datasets")
+    play.add_argument("-d", "--dataset", nargs="?", const=DATA / "recordings", type=Path, help="browse datasets")
+    play.add_argument("--seed", type=int, default=0)
+    add_play_arguments(parser, default_fps=15)
+    parser.set_defaults(size=640)
+    return parser
+
+
+def pick_game(args: argparse.Namespace) -> str:
+    from worldmodels.diamond.agent import ATARI_100K_GAMES, canonical_game
+
+    if args.game:
+        game = canonical_game(args.game)
+        if game is None:
+            raise UserError(f"--game {args.game}: not an Atari 100k game ({', '.join(ATARI_100K_GAMES)})")
+        return game
+    if args.headless or not sys.stdin.isatty():
+        raise UserError(f"--game is required here; one of: {', '.join(ATARI_100K_GAMES)}")
+    for i, name in enumerate(ATARI_100K_GAMES):
+        print(f"{i:2d}. {name}")
+    answer = input("Game number or name: ").strip()
+    game = ATARI_100K_GAMES[int(answer)] if answer.isdigit() and int(answer) < 26 else canonical_game(answer)
+    if game is None:
+        raise UserError(f"{answer!r}: not one of the listed games")
+    return game
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> None:
+    args = parse_play_args(build_parser(), argv)
+    if args.dataset is not None:
+        from worldmodels.play.dataset_viewer import DatasetViewer
+
+        run_play(DatasetViewer(args.dataset), args)
+        return
+    if not args.pretrained and not args.checkpoint:
+        raise UserError("say which model to play: --pretrained [--game NAME] or --checkpoint PATH")
+
+    from worldmodels.core.device import pick_device
+    from worldmodels.data.episodes import EpisodeDataset
+    from worldmodels.diamond.agent import canonical_game, load_agent
+    from worldmodels.diamond.play import DiamondBackend, collect_with_policy
+    from worldmodels.envs.atari import DiamondAtari
+
+    device = pick_device(args.device)
+    if args.checkpoint:
+        game = pick_game(args) if args.game else canonical_game(Path(args.checkpoint).stem)
+        if game is None:
+            raise UserError(f"{args.checkpoint}: cannot tell the game from the file name; pass --game")
+        agent = load_agent(args.checkpoint, config=args.config, device=device, offline=args.offline)
+        name = Path(args.checkpoint).stem
+    else:
+        game = pick_game(args)
+        agent = load_agent(game, config=args.config, device=device, offline=args.offline)
+        name = game
+    starts = EpisodeDataset(DATA / "starts" / f"{name}_{args.num_steps_initial_collect}")
+    if len(starts) == 0:
+        collect_with_policy(agent, DiamondAtari(game, seed=args.seed), args.num_steps_initial_collect, starts)
+    backend = DiamondBackend(
+        agent,
+        game,
+        starts,
+        horizon=args.horizon,
+        sampler_kwargs={"num_steps_denoising": args.num_steps_denoising},
+        record_root=DATA / "recordings" if args.record else None,
+        seed=args.seed,
+    )
+    run_play(backend, args)
+
+
+if __name__ == "__main__":
+    main()

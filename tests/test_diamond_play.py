@@ -1,0 +1,147 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from worldmodels.core.video import read_frames
+from worldmodels.data.episodes import Episode, EpisodeDataset
+from worldmodels.diamond import Agent, AgentConfig
+from worldmodels.diamond.play import DiamondBackend, collect_with_policy
+from worldmodels.envs.atari import DiamondAtari
+from worldmodels.play.backend import InputState
+from worldmodels.play.dataset_viewer import DatasetViewer
+
+TINY = Path(__file__).resolve().parents[1] / "configs" / "diamond" / "tiny_agent.yaml"
+
+
+@pytest.fixture(scope="module")
+def tiny_agent():
+    torch.manual_seed(0)
+    return Agent(AgentConfig.from_yaml(TINY).with_num_actions(4)).eval()
+
+
+@pytest.fixture(scope="module")
+def starts(tiny_agent, tmp_path_factory):
+    dataset = EpisodeDataset(tmp_path_factory.mktemp("starts"))
+    collect_with_policy(tiny_agent, DiamondAtari("Breakout", seed=0), 60, dataset)
+    return dataset
+
+
+def test_atari_preprocessing_matches_diamond():
+    env = DiamondAtari("Breakout", done_on_life_loss=True, seed=0)
+    obs = env.reset()
+    assert obs.shape == (64, 64, 3) and obs.dtype == np.uint8
+    assert env.action_meanings == ["NOOP", "FIRE", "RIGHT", "LEFT"]
+    lives_before, episodes, rng = env.lives, 0, np.random.default_rng(0)
+    for _ in range(400):
+        obs, rew, end, trunc, info = env.step(int(rng.integers(4)))
+        if end:
+            assert info["life_loss"]  # the train env ends on a lost life...
+            episodes += 1
+            env.reset()
+            break
+    assert episodes == 1 and not env.game_over and env.lives == lives_before - 1  # ...and the game goes on
+
+
+def test_collected_starts_are_real_episodes(starts):
+    assert starts.num_steps == 60
+    episode = starts[0]
+    assert episode.obs.shape[1:] == (64, 64, 3) and set(np.unique(episode.act)) <= {0, 1, 2, 3}
+    assert episode.end[-1] or episode.trunc[-1]
+
+
+def test_backend_modes_keys_and_horizon(tiny_agent, starts, tmp_path):
+    backend = DiamondBackend(tiny_agent, "Breakout", starts, horizon=3, record_root=tmp_path)
+    frame = backend.reset()
+    assert frame.shape == (64, 64, 3)
+    step = backend.step(None)  # the policy plays
+    assert step.info["control"] == "policy" and step.info["entropy"] != "-"
+    assert backend.action(InputState(frozenset({"space"}))) is None  # keys are ignored under the policy
+    assert backend.on_key("m") and backend.human
+    assert backend.action(InputState(frozenset({"a"}))) == 3
+    backend.reset()
+    assert backend.on_key("up") and backend.wm.horizon == 4
+    backend.reset()
+    lengths = []
+    for _ in range(12):
+        step = backend.step(0)
+        if step.done:
+            lengths.append(step.info["timestep"])
+            backend.reset()
+    assert lengths and max(lengths) <= 4  # imagination is cut at the horizon
+    assert backend.on_key("right") and backend.env_name == "test"
+    backend.reset()
+    assert backend.step(1).info["horizon"] == "-"
+    assert backend.on_key("left") and backend.on_key("left") and backend.env_name == "train"
+    assert not backend.on_key("x")
+    recorded = sorted(tmp_path.glob("rec_wm_*/episode_*.npz"))
+    assert recorded and Episode.load(recorded[0]).obs.shape[1:] == (64, 64, 3)
+
+
+def test_dataset_viewer_scrubs_episodes(tmp_path):
+    rng = np.random.default_rng(0)
+    for n in (5, 8):
+        frames = [np.full((64, 64, 3), t, np.uint8) for t in range(n)]
+        EpisodeDataset(tmp_path / "rec").add(Episode.from_steps(frames, [0] * n, rng.normal(size=n), [0] * n, [0] * n))
+    viewer = DatasetViewer(tmp_path)
+    assert viewer.reset()[0, 0, 0] == 0
+    assert viewer.step(viewer.action(InputState(frozenset({"right"})))).frame[0, 0, 0] == 1
+    viewer.on_key("page down")
+    assert viewer.step(viewer.action(InputState())).info["timestep"] == "5/5"  # clipped to the episode
+    assert viewer.on_key("up")
+    viewer.reset()
+    assert viewer.step(0).info["episode"] == "2/2"
+
+
+def test_headless_cli_plays_a_local_checkpoint(tiny_agent, tmp_path):
+    checkpoint = tmp_path / "models" / "Breakout.pt"
+    checkpoint.parent.mkdir()
+    torch.save(tiny_agent.state_dict(), checkpoint)
+    tiny_agent.cfg.save_yaml(checkpoint.with_suffix(".yaml"))
+    cmd = [str(Path(sys.executable).parent / "diamond-play"), "--checkpoint", str(checkpoint), "-n", "40"]
+    env = os.environ | {"SDL_VIDEODRIVER": "dummy"}
+    run = subprocess.run(
+        cmd + ["--headless", "--frames", "12", "--out", "run.mp4"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert read_frames(tmp_path / "run.mp4").shape[0] == 12
+    assert EpisodeDataset(tmp_path / "data/diamond/starts/Breakout_40").num_steps == 40
+
+    no_model = subprocess.run(cmd[:1], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert no_model.returncode == 2 and "--pretrained [--game NAME] or --checkpoint PATH" in no_model.stderr
+    bad_game = subprocess.run(
+        cmd[:1] + ["--pretrained", "--game", "Tetris"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert bad_game.returncode == 2 and "not an Atari 100k game" in bad_game.stderr
+
+
+def test_pretrained_downloads_model_and_config_from_the_hub(tiny_agent, tmp_path):
+    from hub_server import FakeHub
+
+    checkpoint = tmp_path / "Breakout.pt"
+    torch.save(tiny_agent.state_dict(), checkpoint)
+    files = {
+        "eloialonso/diamond/atari_100k/models/Breakout.pt": checkpoint.read_bytes(),
+        "eloialonso/diamond/atari_100k/config/agent/default.yaml": TINY.read_bytes(),
+    }
+    cmd = [str(Path(sys.executable).parent / "diamond-play"), "--pretrained", "--game", "breakout", "-n", "20"]
+    cmd += ["--headless", "--frames", "3", "--out", "wm.mp4"]
+    with FakeHub(files) as hub:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+        env |= {"SDL_VIDEODRIVER": "dummy", "HF_ENDPOINT": hub.endpoint, "HF_HOME": str(tmp_path / "hf")}
+        run = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert read_frames(tmp_path / "wm.mp4").shape[0] == 3
+    offline = subprocess.run(
+        cmd[:4] + ["--game", "Pong"], cwd=tmp_path, env=env | {"HF_HUB_OFFLINE": "1"}, capture_output=True, text=True
+    )
+    assert offline.returncode == 2
+    assert "atari_100k/models/Pong.pt" in offline.stderr and "not cached" in offline.stderr

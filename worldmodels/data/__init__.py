@@ -1,0 +1,1 @@
+"""On-disk data: episodes of frames, actions, rewards and ends."""

@@ -1,0 +1,115 @@
+"""Episodes on disk: one ``.npz`` file per episode (an open format numpy, and anyone, can read).
+
+Each file holds ``obs`` (T x H x W x 3 uint8), ``act`` (T int64), ``rew`` (T float32), ``end`` and
+``trunc`` (T uint8): step t shows frame ``obs[t]``, takes ``act[t]``, gets ``rew[t]``, and the episode
+ended (or was cut) after step t when ``end[t]`` (``trunc[t]``). Files are written atomically. DIAMOND
+datasets, Genie samples and recordings all use it.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from worldmodels.core.errors import UserError
+from worldmodels.core.files import atomic_path
+
+FIELDS = ("obs", "act", "rew", "end", "trunc")
+
+
+@dataclass
+class Episode:
+    obs: np.ndarray
+    act: np.ndarray
+    rew: np.ndarray
+    end: np.ndarray
+    trunc: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.act)
+
+    @classmethod
+    def from_steps(cls, obs: list, act: list, rew: list, end: list, trunc: list) -> "Episode":
+        return cls(
+            np.stack(obs).astype(np.uint8),
+            np.asarray(act, np.int64),
+            np.asarray(rew, np.float32),
+            np.asarray(end, np.uint8),
+            np.asarray(trunc, np.uint8),
+        )
+
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, **{k: getattr(self, k) for k in FIELDS})
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Episode":
+        try:
+            with np.load(path) as data:
+                missing = [k for k in FIELDS if k not in data]
+                if missing:
+                    raise UserError(f"{path}: not an episode file (missing {', '.join(missing)})")
+                episode = cls(*(data[k] for k in FIELDS))
+        except (OSError, ValueError) as e:
+            raise UserError(f"{path}: not a readable episode file ({e})") from None
+        if not (len(episode.obs) == len(episode.act) == len(episode.rew) == len(episode.end)):
+            raise UserError(f"{path}: episode fields have different lengths")
+        return episode
+
+
+class EpisodeDataset:
+    """A folder of episode files, numbered in the order they were added."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self._cache: dict[Path, Episode] = {}
+
+    @property
+    def paths(self) -> list[Path]:
+        return sorted(self.root.glob("episode_*.npz"))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> Episode:
+        path = self.paths[index]
+        if path not in self._cache:
+            self._cache[path] = Episode.load(path)
+        return self._cache[path]
+
+    def add(self, episode: Episode) -> Path:
+        paths = self.paths
+        next_id = int(paths[-1].stem.split("_")[1]) + 1 if paths else 0
+        return episode.save(self.root / f"episode_{next_id:06d}.npz")
+
+    @property
+    def num_steps(self) -> int:
+        return sum(len(self[i]) for i in range(len(self)))
+
+    def require_nonempty(self) -> "EpisodeDataset":
+        if not self.root.is_dir():
+            raise UserError(f"{self.root}: dataset folder not found")
+        if len(self) == 0:
+            raise UserError(f"{self.root}: no episode files (episode_*.npz) in this folder")
+        return self
+
+    def sample_segments(self, rng: np.random.Generator, batch: int, length: int):
+        """``batch`` random windows of ``length`` steps from episodes at least that long.
+
+        Returns obs (b x length x H x W x 3 uint8), act, rew, end (b x length).
+        """
+        episodes = [self[i] for i in range(len(self)) if len(self[i]) >= length]
+        if not episodes:
+            raise UserError(f"{self.root}: no episode has {length} steps or more")
+        weights = np.array([len(e) - length + 1 for e in episodes], float)
+        picks = rng.choice(len(episodes), size=batch, p=weights / weights.sum())
+        out = {k: [] for k in ("obs", "act", "rew", "end")}
+        for i in picks:
+            episode = episodes[i]
+            start = int(rng.integers(len(episode) - length + 1))
+            for k in out:
+                out[k].append(getattr(episode, k)[start : start + length])
+        return {k: np.stack(v) for k, v in out.items()}

@@ -1,0 +1,194 @@
+"""DIAMOND in the play app: the policy or a human plays in the world model, the real test env or the
+real train env (left/right arrows cycle), as in the original ``play.py``."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import track
+from torch.distributions import Categorical
+
+from worldmodels.data.episodes import Episode, EpisodeDataset
+from worldmodels.diamond.agent import Agent
+from worldmodels.diamond.world_model_env import WorldModelEnv
+from worldmodels.diffusion.karras import DiffusionSampler
+from worldmodels.envs.atari import AtariKeymap, DiamondAtari
+from worldmodels.play.backend import Backend, InputState, Step
+
+
+def to_model(frames: np.ndarray, device) -> torch.Tensor:
+    """uint8 ... x H x W x 3 -> float ... x 3 x H x W in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).to(device).movedim(-1, -3).float().div(127.5).sub(1)
+
+
+def to_frame(obs: torch.Tensor) -> np.ndarray:
+    """Model frame 3 x H x W in [-1, 1] -> uint8 H x W x 3 (the 8-bit levels the denoiser produced)."""
+    return obs.add(1).mul(127.5).round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
+
+
+class Policy:
+    """The actor-critic acting on single frames, with its LSTM state; samples actions like the original."""
+
+    def __init__(self, agent: Agent):
+        self.actor_critic = agent.actor_critic
+        self.device = agent.device
+        self.reset()
+
+    def reset(self) -> None:
+        self.hx_cx = self.actor_critic.initial_state(1, self.device)
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor) -> tuple[int, float, float]:
+        """Action, entropy (bits) and value for one frame (3 x H x W in [-1, 1])."""
+        logits, value, self.hx_cx = self.actor_critic.predict_act_value(obs.unsqueeze(0), self.hx_cx)
+        dist = Categorical(logits=logits)
+        return int(dist.sample()), dist.entropy().item() / math.log(2), value.item()
+
+
+@torch.no_grad()
+def collect_with_policy(agent: Agent, env: DiamondAtari, num_steps: int, dataset: EpisodeDataset) -> None:
+    """Play ``num_steps`` real steps with the policy and store the episodes (world-model start points)."""
+    policy = Policy(agent)
+    obs_list, acts, rews, ends, truncs = [], [], [], [], []
+    obs = env.reset()
+    for step in track(range(num_steps), description=f"collecting {num_steps} real steps"):
+        action, _, _ = policy.act(to_model(obs, agent.device))
+        next_obs, rew, end, trunc, _ = env.step(action)
+        obs_list.append(obs), acts.append(action), rews.append(rew), ends.append(end), truncs.append(trunc)
+        obs = next_obs
+        if end or trunc or step == num_steps - 1:
+            truncs[-1] = truncs[-1] or not end
+            dataset.add(Episode.from_steps(obs_list, acts, rews, ends, truncs))
+            obs_list, acts, rews, ends, truncs = [], [], [], [], []
+            obs = env.reset()
+            policy.reset()
+
+
+class DiamondBackend(Backend):
+    """Three environments (world model, real test, real train), controlled by the policy or a human."""
+
+    fps = 15.0
+
+    def __init__(
+        self,
+        agent: Agent,
+        game: str,
+        start_dataset: EpisodeDataset,
+        horizon: int = 50,
+        sampler_kwargs: dict | None = None,
+        record_root: Path | None = None,
+        seed: int = 0,
+    ):
+        self.agent = agent
+        self.device = agent.device
+        self.game = game
+        self.title = f"DIAMOND {game}"
+        self.rng = np.random.default_rng(seed)
+        self.n = agent.cfg.denoiser.inner_model.num_steps_conditioning
+        self.start_dataset = start_dataset
+        sampler = DiffusionSampler(agent.denoiser, **(sampler_kwargs or {}))
+        self.wm = WorldModelEnv(sampler, agent.rew_end_model, self._initial_conditions, horizon=horizon)
+        test_env = DiamondAtari(game, done_on_life_loss=False, seed=seed)
+        self.envs = {"wm": self.wm, "test": test_env, "train": DiamondAtari(game, done_on_life_loss=True, seed=seed)}
+        self.env_names = list(self.envs)
+        self.env_name = "wm"
+        self.keymap = AtariKeymap(test_env.action_meanings)
+        self.human = False
+        self.policy = Policy(agent)
+        self.record_root = record_root
+        self.obs: torch.Tensor | None = None
+
+    def _initial_conditions(self, n: int):
+        segments = self.start_dataset.sample_segments(self.rng, n, self.n)
+        return to_model(segments["obs"], self.device), torch.from_numpy(segments["act"]).to(self.device)
+
+    # ----- Backend interface ---------------------------------------------------------------
+    def reset(self) -> np.ndarray:
+        env = self.envs[self.env_name]
+        obs = env.reset()
+        self.obs = obs[0] if self.env_name == "wm" else to_model(obs, self.device)
+        self.t, self.episode_return = 0, 0.0
+        self.policy.reset()
+        self._steps: list = []
+        return to_frame(self.obs)
+
+    def action(self, inputs: InputState) -> int | None:
+        return self.keymap(set(inputs.keys)) if self.human else None
+
+    def scripted_action(self, rng: np.random.Generator) -> int | None:
+        return int(rng.integers(self.keymap_size)) if self.human else None
+
+    @property
+    def keymap_size(self) -> int:
+        return len(self.keymap.action_meanings)
+
+    @torch.no_grad()
+    def step(self, action: int | None) -> Step:
+        entropy = value = None
+        if action is None:
+            action, entropy, value = self.policy.act(self.obs)
+        prev_obs = self.obs
+        if self.env_name == "wm":
+            next_obs, rew, end, trunc, info = self.wm.step(torch.tensor([action], device=self.device))
+            rew, end, trunc = float(rew[0]), bool(end[0]), bool(trunc[0])
+            final = info["final_observation"][0] if end or trunc else next_obs[0]
+            self.obs = next_obs[0]
+        else:
+            frame, rew, end, trunc, _ = self.envs[self.env_name].step(action)
+            final = self.obs = to_model(frame, self.device)
+        self.t += 1
+        self.episode_return += rew
+        self._record(prev_obs, action, rew, end, trunc)
+        fields = {
+            "env": self.env_name,
+            "control": "human" if self.human else "policy",
+            "timestep": self.t,
+            "horizon": self.wm.horizon if self.env_name == "wm" else "-",
+            "trunc": trunc,
+            "done": end,
+            "reward": f"{rew:.2f}",
+            "return": f"{self.episode_return:.2f}",
+            "action": self.keymap.action_meanings[action],
+            "entropy": "-" if entropy is None else f"{entropy:.2f}",
+            "value": "-" if value is None else f"{value:.2f}",
+        }
+        if end or trunc:
+            why = "Dead" if end else ("Horizon" if self.env_name == "wm" else "Timed out")
+            print(f"[{why}] return = {self.episode_return:g} - length = {self.t}")
+        return Step(to_frame(final), fields, done=end or trunc)
+
+    def on_key(self, key: str) -> bool:
+        if key == "m":
+            self.human = not self.human
+        elif key in ("up", "down") and self.env_name == "wm":
+            self.wm.horizon = max(1, self.wm.horizon + (1 if key == "up" else -1))
+        elif key in ("left", "right"):
+            i = self.env_names.index(self.env_name) + (1 if key == "right" else -1)
+            self.env_name = self.env_names[i % len(self.env_names)]
+        else:
+            return False
+        return True
+
+    def hud(self) -> dict[str, object]:
+        return {"env": self.env_name, "control": "human" if self.human else "policy"}
+
+    def help_lines(self) -> list[str]:
+        return [
+            "m       controller: policy / human (resets)",
+            "up/down imagination horizon +1 / -1 (world model)",
+            "left/right  environment: " + " / ".join(self.env_names),
+            "Game keys (human control):",
+            *self.keymap.help_lines(),
+        ]
+
+    # ----- recording played episodes as a dataset (-r) -------------------------------------------
+    def _record(self, obs, action, rew, end, trunc) -> None:
+        if self.record_root is None:
+            return
+        self._steps.append((to_frame(obs), action, rew, end, trunc))
+        if end or trunc:
+            name = f"rec_{self.env_name}_{'H' if self.human else 'pi'}"
+            path = EpisodeDataset(self.record_root / name).add(Episode.from_steps(*zip(*self._steps)))
+            print(f"recorded {path}")
+            self._steps = []
