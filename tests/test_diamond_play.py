@@ -10,7 +10,7 @@ import torch
 from worldmodels.core.video import read_frames
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.diamond import Agent, AgentConfig
-from worldmodels.diamond.play import DiamondBackend, collect_with_policy
+from worldmodels.diamond.play import DiamondBackend, collect_starts
 from worldmodels.envs.atari import DiamondAtari
 from worldmodels.play.backend import InputState
 from worldmodels.play.dataset_viewer import DatasetViewer
@@ -27,7 +27,7 @@ def tiny_agent():
 @pytest.fixture(scope="module")
 def starts(tiny_agent, tmp_path_factory):
     dataset = EpisodeDataset(tmp_path_factory.mktemp("starts"))
-    collect_with_policy(tiny_agent, DiamondAtari("Breakout", seed=0), 60, dataset)
+    collect_starts(tiny_agent, DiamondAtari("Breakout", seed=0), 60, dataset)
     return dataset
 
 
@@ -86,7 +86,9 @@ def test_dataset_viewer_scrubs_episodes(tmp_path):
     rng = np.random.default_rng(0)
     for n in (5, 8):
         frames = [np.full((64, 64, 3), t, np.uint8) for t in range(n)]
-        EpisodeDataset(tmp_path / "rec").add(Episode.from_steps(frames, [0] * n, rng.normal(size=n), [0] * n, [0] * n))
+        EpisodeDataset(tmp_path / "rec").add(
+            Episode.from_steps(frames, [0] * n, rng.normal(size=n), [0] * n, [0] * n, frames[-1])
+        )
     viewer = DatasetViewer(tmp_path)
     assert viewer.reset()[0, 0, 0] == 0
     assert viewer.step(viewer.action(InputState(frozenset({"right"})))).frame[0, 0, 0] == 1

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     from worldmodels.core.device import pick_device
     from worldmodels.data.episodes import EpisodeDataset
     from worldmodels.diamond.agent import canonical_game, load_agent
-    from worldmodels.diamond.play import DiamondBackend, collect_with_policy
+    from worldmodels.diamond.play import DiamondBackend, collect_starts
     from worldmodels.envs.atari import DiamondAtari
 
     device = pick_device(args.device)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         name = game
     starts = EpisodeDataset(DATA / "starts" / f"{name}_{args.num_steps_initial_collect}")
     if len(starts) == 0:
-        collect_with_policy(agent, DiamondAtari(game, seed=args.seed), args.num_steps_initial_collect, starts)
+        collect_starts(agent, DiamondAtari(game, seed=args.seed), args.num_steps_initial_collect, starts)
     backend = DiamondBackend(
         agent,
         game,

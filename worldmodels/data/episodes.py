@@ -1,8 +1,9 @@
 """Episodes on disk: one ``.npz`` file per episode (an open format numpy, and anyone, can read).
 
 Each file holds ``obs`` (T x H x W x 3 uint8), ``act`` (T int64), ``rew`` (T float32), ``end`` and
-``trunc`` (T uint8): step t shows frame ``obs[t]``, takes ``act[t]``, gets ``rew[t]``, and the episode
-ended (or was cut) after step t when ``end[t]`` (``trunc[t]``). Files are written atomically. DIAMOND
+``trunc`` (T uint8) and ``final_obs`` (H x W x 3, the frame after the last step): step t shows frame
+``obs[t]``, takes ``act[t]``, gets ``rew[t]``, and the episode ended (or was cut) after step t when
+``end[t]`` (``trunc[t]``). Files are written atomically. DIAMOND
 datasets, Genie samples and recordings all use it.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 from worldmodels.core.errors import UserError
 from worldmodels.core.files import atomic_path
 
-FIELDS = ("obs", "act", "rew", "end", "trunc")
+FIELDS = ("obs", "act", "rew", "end", "trunc", "final_obs")
 
 
 @dataclass
@@ -25,18 +26,20 @@ class Episode:
     rew: np.ndarray
     end: np.ndarray
     trunc: np.ndarray
+    final_obs: np.ndarray
 
     def __len__(self) -> int:
         return len(self.act)
 
     @classmethod
-    def from_steps(cls, obs: list, act: list, rew: list, end: list, trunc: list) -> "Episode":
+    def from_steps(cls, obs: list, act: list, rew: list, end: list, trunc: list, final_obs) -> "Episode":
         return cls(
             np.stack(obs).astype(np.uint8),
             np.asarray(act, np.int64),
             np.asarray(rew, np.float32),
             np.asarray(end, np.uint8),
             np.asarray(trunc, np.uint8),
+            np.asarray(final_obs, np.uint8),
         )
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -95,21 +98,3 @@ class EpisodeDataset:
         if len(self) == 0:
             raise UserError(f"{self.root}: no episode files (episode_*.npz) in this folder")
         return self
-
-    def sample_segments(self, rng: np.random.Generator, batch: int, length: int):
-        """``batch`` random windows of ``length`` steps from episodes at least that long.
-
-        Returns obs (b x length x H x W x 3 uint8), act, rew, end (b x length).
-        """
-        episodes = [self[i] for i in range(len(self)) if len(self[i]) >= length]
-        if not episodes:
-            raise UserError(f"{self.root}: no episode has {length} steps or more")
-        weights = np.array([len(e) - length + 1 for e in episodes], float)
-        picks = rng.choice(len(episodes), size=batch, p=weights / weights.sum())
-        out = {k: [] for k in ("obs", "act", "rew", "end")}
-        for i in picks:
-            episode = episodes[i]
-            start = int(rng.integers(len(episode) - length + 1))
-            for k in out:
-                out[k].append(getattr(episode, k)[start : start + length])
-        return {k: np.stack(v) for k, v in out.items()}

@@ -1,25 +1,19 @@
 """DIAMOND in the play app: the policy or a human plays in the world model, the real test env or the
 real train env (left/right arrows cycle), as in the original ``play.py``."""
 
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
-from rich.progress import track
-from torch.distributions import Categorical
 
 from worldmodels.data.episodes import Episode, EpisodeDataset
+from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.agent import Agent
+from worldmodels.diamond.collect import Collector, Policy, to_model
 from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.karras import DiffusionSampler
 from worldmodels.envs.atari import AtariKeymap, DiamondAtari
 from worldmodels.play.backend import Backend, InputState, Step
-
-
-def to_model(frames: np.ndarray, device) -> torch.Tensor:
-    """uint8 ... x H x W x 3 -> float ... x 3 x H x W in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).to(device).movedim(-1, -3).float().div(127.5).sub(1)
 
 
 def to_frame(obs: torch.Tensor) -> np.ndarray:
@@ -27,42 +21,11 @@ def to_frame(obs: torch.Tensor) -> np.ndarray:
     return obs.add(1).mul(127.5).round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
 
 
-class Policy:
-    """The actor-critic acting on single frames, with its LSTM state; samples actions like the original."""
-
-    def __init__(self, agent: Agent):
-        self.actor_critic = agent.actor_critic
-        self.device = agent.device
-        self.reset()
-
-    def reset(self) -> None:
-        self.hx_cx = self.actor_critic.initial_state(1, self.device)
-
-    @torch.no_grad()
-    def act(self, obs: torch.Tensor) -> tuple[int, float, float]:
-        """Action, entropy (bits) and value for one frame (3 x H x W in [-1, 1])."""
-        logits, value, self.hx_cx = self.actor_critic.predict_act_value(obs.unsqueeze(0), self.hx_cx)
-        dist = Categorical(logits=logits)
-        return int(dist.sample()), dist.entropy().item() / math.log(2), value.item()
-
-
-@torch.no_grad()
-def collect_with_policy(agent: Agent, env: DiamondAtari, num_steps: int, dataset: EpisodeDataset) -> None:
-    """Play ``num_steps`` real steps with the policy and store the episodes (world-model start points)."""
-    policy = Policy(agent)
-    obs_list, acts, rews, ends, truncs = [], [], [], [], []
-    obs = env.reset()
-    for step in track(range(num_steps), description=f"collecting {num_steps} real steps"):
-        action, _, _ = policy.act(to_model(obs, agent.device))
-        next_obs, rew, end, trunc, _ = env.step(action)
-        obs_list.append(obs), acts.append(action), rews.append(rew), ends.append(end), truncs.append(trunc)
-        obs = next_obs
-        if end or trunc or step == num_steps - 1:
-            truncs[-1] = truncs[-1] or not end
-            dataset.add(Episode.from_steps(obs_list, acts, rews, ends, truncs))
-            obs_list, acts, rews, ends, truncs = [], [], [], [], []
-            obs = env.reset()
-            policy.reset()
+def collect_starts(agent: Agent, env: DiamondAtari, num_steps: int, dataset: EpisodeDataset) -> None:
+    """Real episodes played by the policy: the world model starts from segments of them."""
+    collector = Collector(agent.actor_critic, env, dataset)
+    collector.collect(num_steps, "world-model starts")
+    collector.flush()
 
 
 class DiamondBackend(Backend):
@@ -95,12 +58,12 @@ class DiamondBackend(Backend):
         self.env_name = "wm"
         self.keymap = AtariKeymap(test_env.action_meanings)
         self.human = False
-        self.policy = Policy(agent)
+        self.policy = Policy(agent.actor_critic)
         self.record_root = record_root
         self.obs: torch.Tensor | None = None
 
     def _initial_conditions(self, n: int):
-        segments = self.start_dataset.sample_segments(self.rng, n, self.n)
+        segments = sample_segments(self.start_dataset, self.rng, n, self.n)
         return to_model(segments["obs"], self.device), torch.from_numpy(segments["act"]).to(self.device)
 
     # ----- Backend interface ---------------------------------------------------------------
@@ -139,7 +102,7 @@ class DiamondBackend(Backend):
             final = self.obs = to_model(frame, self.device)
         self.t += 1
         self.episode_return += rew
-        self._record(prev_obs, action, rew, end, trunc)
+        self._record(prev_obs, action, rew, end, trunc, final)
         fields = {
             "env": self.env_name,
             "control": "human" if self.human else "policy",
@@ -183,12 +146,13 @@ class DiamondBackend(Backend):
         ]
 
     # ----- recording played episodes as a dataset (-r) -------------------------------------------
-    def _record(self, obs, action, rew, end, trunc) -> None:
+    def _record(self, obs, action, rew, end, trunc, final_obs) -> None:
         if self.record_root is None:
             return
         self._steps.append((to_frame(obs), action, rew, end, trunc))
         if end or trunc:
             name = f"rec_{self.env_name}_{'H' if self.human else 'pi'}"
-            path = EpisodeDataset(self.record_root / name).add(Episode.from_steps(*zip(*self._steps)))
+            episode = Episode.from_steps(*zip(*self._steps), final_obs=to_frame(final_obs))
+            path = EpisodeDataset(self.record_root / name).add(episode)
             print(f"recorded {path}")
             self._steps = []

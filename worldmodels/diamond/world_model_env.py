@@ -51,7 +51,8 @@ class WorldModelEnv:
     def step(self, act: Tensor):
         """obs, rew (in {-1, 0, 1}), end, trunc, info; finished envs restart from new real segments.
 
-        ``info["final_observation"]`` holds the last imagined frame of the envs that restarted.
+        ``info["final_observation"]`` holds the last imagined frame of the envs that restarted and
+        ``info["burnin_obs"]`` the frames before their new start (to burn in a policy's memory).
         """
         self.act_buffer[:, -1] = act
         next_obs, trajectory = self.sampler.sample(self.obs_buffer, self.act_buffer)
@@ -73,4 +74,5 @@ class WorldModelEnv:
             self.obs_buffer[dead], self.act_buffer[dead] = obs, act_
             self.hx[:, dead], self.cx[:, dead] = hx, cx
             self.ep_len[dead] = 0
+            info["burnin_obs"] = self.obs_buffer[dead, :-1]
         return self.obs_buffer[:, -1], rew, end, trunc, info

@@ -125,3 +125,32 @@ class DiamondAtari:
         if self.frame_skip > 1:
             np.maximum(self.screens[0], self.screens[1], out=self.screens[0])
         return cv2.resize(self.screens[0], (self.size, self.size), interpolation=cv2.INTER_AREA)
+
+    def get_state(self) -> dict:
+        """The emulator (with its RNG), the no-op RNG and the frame buffers: enough to resume exactly."""
+        return {
+            "ale": self.ale.cloneState(include_rng=True),
+            "np_random": self.env.unwrapped.np_random.bit_generator.state,
+            "screens": self.screens.copy(),
+            "lives": self.lives,
+            "game_over": self.game_over,
+            "seed": self.seed,
+            "elapsed_steps": getattr(self._time_limit(), "_elapsed_steps", None),
+        }
+
+    def set_state(self, state: dict) -> None:
+        self.env.reset()  # gymnasium's wrappers insist on a reset before any step
+        self.ale.restoreState(state["ale"])
+        if state["elapsed_steps"] is not None:
+            self._time_limit()._elapsed_steps = state["elapsed_steps"]
+        self.env.unwrapped.np_random.bit_generator.state = state["np_random"]
+        self.screens[:] = state["screens"]
+        self.lives, self.game_over, self.seed = state["lives"], state["game_over"], state["seed"]
+
+    def _time_limit(self) -> gym.wrappers.TimeLimit | None:
+        env = self.env
+        while isinstance(env, gym.Wrapper):
+            if isinstance(env, gym.wrappers.TimeLimit):
+                return env
+            env = env.env
+        return None

@@ -1,0 +1,341 @@
+"""DIAMOND's training loop (Alonso et al. 2024, ``src/trainer.py``), on Lightning Fabric.
+
+Each epoch: collect real steps with the current policy, then train the denoiser, the reward/end model
+and the actor-critic (the last one inside the world model), evaluate every few epochs and checkpoint.
+``run_dir/checkpoints/agent_versions/agent_epoch_XXXXX.pt`` is the published agent layout (what
+``diamond-play --checkpoint`` reads); ``run_dir/checkpoints/state.pt`` holds everything needed to resume
+exactly: optimisers, schedules, the game in progress and every random number generator.
+"""
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from lightning.fabric import Fabric
+from lightning.fabric.loggers import CSVLogger, TensorBoardLogger
+from rich.progress import track
+from torch.distributions import Categorical
+
+from worldmodels.core.errors import UserError
+from worldmodels.core.files import atomic_path
+from worldmodels.data.episodes import EpisodeDataset
+from worldmodels.data.segments import sample_segments
+from worldmodels.diamond.actor_critic import ActorCriticLossConfig
+from worldmodels.diamond.agent import Agent, AgentConfig
+from worldmodels.diamond.collect import Collector, to_model
+from worldmodels.diamond.world_model_env import WorldModelEnv
+from worldmodels.diffusion.edm import SigmaDistribution
+from worldmodels.diffusion.karras import DiffusionSampler
+from worldmodels.envs.atari import DiamondAtari
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-4
+    weight_decay: float = 1e-2
+    eps: float = 1e-8
+    warmup_steps: int = 100
+    max_grad_norm: float = 1.0
+
+
+@dataclass
+class ComponentConfig:
+    """How much and how one model trains: steps in the first and later epochs, batch, optimiser."""
+
+    steps_first_epoch: int = 10_000
+    steps_per_epoch: int = 400
+    batch_size: int = 32
+    start_after_epochs: int = 0
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+
+@dataclass
+class CollectConfig:
+    steps_first_epoch: int = 5_000
+    steps_per_epoch: int = 100
+    num_steps_total: int = 100_000  # Atari 100k
+    epsilon: float = 0.01
+
+
+@dataclass
+class EvalConfig:
+    every: int = 10  # epochs; 0 = never
+    num_episodes: int = 4
+    max_steps: int | None = None  # per episode, to bound evaluation time on small runs
+
+
+@dataclass
+class TrainConfig:
+    game: str = "Breakout"
+    run_dir: Path = Path("data/diamond/runs/Breakout")
+    agent_config: Path | None = None  # YAML; None = the published architecture
+    seed: int = 0
+    num_epochs: int = 1000
+    collect: CollectConfig = field(default_factory=CollectConfig)
+    denoiser: ComponentConfig = field(default_factory=lambda: ComponentConfig(optim=OptimConfig(max_grad_norm=1.0)))
+    rew_end_model: ComponentConfig = field(
+        default_factory=lambda: ComponentConfig(optim=OptimConfig(max_grad_norm=100.0))
+    )
+    actor_critic: ComponentConfig = field(
+        default_factory=lambda: ComponentConfig(5_000, 400, optim=OptimConfig(weight_decay=0.0, max_grad_norm=100.0))
+    )
+    sigma_distribution: SigmaDistribution = field(default_factory=SigmaDistribution)
+    actor_critic_loss: ActorCriticLossConfig = field(default_factory=ActorCriticLossConfig)
+    imagination_horizon: int = 15
+    sampler_steps: int = 3
+    evaluation: EvalConfig = field(default_factory=EvalConfig)
+    accelerator: str = "auto"
+    devices: int = 1
+    precision: str = "32-true"  # "bf16-mixed" on recent GPUs
+
+
+COMPONENTS = ("denoiser", "rew_end_model", "actor_critic")
+
+
+def make_optimizer(module: torch.nn.Module, cfg: OptimConfig) -> torch.optim.AdamW:
+    """AdamW without weight decay on biases, norms and embeddings (the minGPT split DIAMOND uses)."""
+    decay, no_decay = [], []
+    for m in module.modules():
+        for name, p in m.named_parameters(recurse=False):
+            no_wd = name.endswith("bias") or isinstance(m, torch.nn.Embedding | torch.nn.GroupNorm | torch.nn.LayerNorm)
+            (no_decay if no_wd else decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, eps=cfg.eps)
+
+
+def warmup_schedule(optimizer, warmup_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, warmup_steps)))
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, resume: bool = False):
+        self.cfg = cfg
+        self.run_dir = Path(cfg.run_dir)
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        state_path = self.ckpt_dir / "state.pt"
+        if resume and not state_path.is_file():
+            raise UserError(f"{state_path}: nothing to resume (no training state in this run folder)")
+        if not resume and state_path.is_file():
+            raise UserError(f"{self.run_dir}: a run is already here; pass --resume to continue it, or a new run_dir")
+        loggers = [TensorBoardLogger(self.run_dir, name="tensorboard"), CSVLogger(self.run_dir, name="csv")]
+        self.fabric = Fabric(accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision, loggers=loggers)
+        self.fabric.seed_everything(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+
+        train_env = DiamondAtari(cfg.game, done_on_life_loss=True, seed=cfg.seed)
+        self.test_env = DiamondAtari(cfg.game, done_on_life_loss=False, seed=cfg.seed + 1)
+        agent_cfg = AgentConfig.from_yaml(cfg.agent_config) if cfg.agent_config else AgentConfig()
+        self.agent_cfg = agent_cfg.with_num_actions(train_env.num_actions)
+        self.agent = Agent(self.agent_cfg).to(self.fabric.device)
+        self.optimizers, self.schedulers = {}, {}
+        for name in COMPONENTS:
+            optim = getattr(cfg, name).optim
+            self.optimizers[name] = make_optimizer(getattr(self.agent, name), optim)
+            self.schedulers[name] = warmup_schedule(self.optimizers[name], optim.warmup_steps)
+
+        self.dataset = EpisodeDataset(self.run_dir / "dataset")
+        self.collector = Collector(self.agent.actor_critic, train_env, self.dataset, cfg.collect.epsilon, cfg.seed)
+        self.n = self.agent_cfg.denoiser.inner_model.num_steps_conditioning
+        sampler = DiffusionSampler(self.agent.denoiser, num_steps_denoising=cfg.sampler_steps)
+        self.wm_env = WorldModelEnv(
+            sampler,
+            self.agent.rew_end_model,
+            self._initial_conditions,
+            num_envs=cfg.actor_critic.batch_size,
+            horizon=cfg.imagination_horizon,
+        )
+        self.imagination: dict | None = None  # imagined rollouts continue across actor-critic steps
+        self.epoch, self.num_steps_collected = 0, 0
+        if resume:
+            self._load_state(state_path)
+
+    # ----- the loop ------------------------------------------------------------------------------
+    def run(self) -> None:
+        while self.epoch < self.cfg.num_epochs:
+            self.epoch += 1
+            metrics = self.run_epoch()
+            self.fabric.log_dict(metrics, step=self.epoch)
+            summary = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+            self.fabric.print(f"epoch {self.epoch}/{self.cfg.num_epochs}: {summary}")
+            self.save()
+        for logger in self.fabric.loggers:
+            logger.finalize("success")
+
+    def run_epoch(self) -> dict[str, float]:
+        cfg, metrics = self.cfg, {}
+        first = self.epoch == 1
+        to_collect = cfg.collect.steps_first_epoch if first else cfg.collect.steps_per_epoch
+        to_collect = min(to_collect, cfg.collect.num_steps_total - self.num_steps_collected)
+        if to_collect > 0:
+            returns = self.collector.collect(to_collect, f"epoch {self.epoch}: collect")
+            self.num_steps_collected += to_collect
+            if returns:
+                metrics["collect/return"] = float(np.mean(returns))
+        if len(self.dataset) == 0:
+            return metrics  # no finished episode yet: nothing to learn from
+        for name in COMPONENTS:
+            component = getattr(cfg, name)
+            if self.epoch <= component.start_after_epochs:
+                continue
+            steps = component.steps_first_epoch if first else component.steps_per_epoch
+            losses = [
+                self._train_step(name) for _ in track(range(steps), f"epoch {self.epoch}: {name}", transient=True)
+            ]
+            if losses:
+                metrics[f"{name}/loss"] = float(np.mean(losses))
+        if cfg.evaluation.every and self.epoch % cfg.evaluation.every == 0:
+            metrics["eval/return"] = self.evaluate()
+        return metrics
+
+    def _train_step(self, name: str) -> float:
+        module, optimizer = getattr(self.agent, name), self.optimizers[name]
+        module.train()
+        with self.fabric.autocast():
+            loss = getattr(self, f"_{name}_loss")()
+        optimizer.zero_grad(set_to_none=True)
+        self.fabric.backward(loss)
+        self.fabric.clip_gradients(module, optimizer, max_norm=getattr(self.cfg, name).optim.max_grad_norm)
+        optimizer.step()
+        self.schedulers[name].step()
+        module.eval()
+        return loss.item()
+
+    # ----- the three losses ------------------------------------------------------------------------
+    def _batch(self, batch_size: int, length: int, min_start_offset: int, max_end_offset: int) -> dict:
+        segments = sample_segments(self.dataset, self.rng, batch_size, length, min_start_offset, max_end_offset)
+        device = self.fabric.device
+        batch = {k: torch.from_numpy(v).to(device) for k, v in segments.items() if k != "obs"}
+        batch["obs"] = to_model(segments["obs"], device)
+        return batch
+
+    def _denoiser_loss(self) -> torch.Tensor:
+        batch = self._batch(self.cfg.denoiser.batch_size, self.n + 1, -self.n, 0)
+        obs = batch["obs"] * batch["mask"][:, :, None, None, None]  # padded frames are 0 in model space
+        return self.agent.denoiser.loss(obs, batch["act"], batch["mask"], self.cfg.sigma_distribution)
+
+    def _rew_end_model_loss(self) -> torch.Tensor:
+        length = self.cfg.imagination_horizon + self.n
+        batch = self._batch(self.cfg.rew_end_model.batch_size, length + 1, 0, length)
+        mask = batch["mask"][:, :-1]
+        act, rew, end = (batch[k][:, :-1] for k in ("act", "rew", "end"))
+        return self.agent.rew_end_model.loss(batch["obs"], act, rew, end, mask)
+
+    def _initial_conditions(self, n: int):
+        segments = sample_segments(self.dataset, self.rng, n, self.n)
+        return to_model(segments["obs"], self.fabric.device), torch.from_numpy(segments["act"]).to(self.fabric.device)
+
+    def _actor_critic_loss(self) -> torch.Tensor:
+        """A ``backup_every``-step imagined rollout, then REINFORCE with lambda-returns (``env_loop.py``)."""
+        ac, loss_cfg = self.agent.actor_critic, self.cfg.actor_critic_loss
+        if self.imagination is None:
+            obs = self.wm_env.reset()
+            self.imagination = {"obs": obs, "hx_cx": ac.initial_state(obs.size(0), obs.device)}
+        obs, (hx, cx) = self.imagination["obs"], self.imagination["hx_cx"]
+        hx, cx = hx.detach(), cx.detach()
+        steps = []
+        for _ in range(loss_cfg.backup_every):
+            logits, val, (hx, cx) = ac.predict_act_value(obs, (hx, cx))
+            act = Categorical(logits=logits.detach()).sample()
+            next_obs, rew, end, trunc, info = self.wm_env.step(act)
+            dead = torch.logical_or(end.bool(), trunc.bool())
+            val_final = None
+            if dead.any():
+                with torch.no_grad():
+                    _, val_final, _ = ac.predict_act_value(info["final_observation"], (hx[dead], cx[dead]))
+                keep = (~dead).float().unsqueeze(1)
+                hx, cx = hx * keep, cx * keep
+                for i in range(info["burnin_obs"].size(1)):
+                    with torch.no_grad():
+                        _, _, (h_d, c_d) = ac.predict_act_value(info["burnin_obs"][:, i], (hx[dead], cx[dead]))
+                    hx, cx = hx.index_put((dead,), h_d), cx.index_put((dead,), c_d)
+            steps.append((act, rew, end, trunc, logits, val, dead, val_final))
+            obs = next_obs
+        with torch.no_grad():
+            _, val_next, _ = ac.predict_act_value(obs, (hx, cx))
+        # Bootstrap values: the next step's value, or the final frame's value where an episode ended.
+        bootstrap = [s[5].detach() for s in steps[1:]] + [val_next]
+        for t, (*_, dead, val_final) in enumerate(steps):
+            if val_final is not None:
+                bootstrap[t] = bootstrap[t].index_put((dead,), val_final)
+        self.imagination = {"obs": obs, "hx_cx": (hx.detach(), cx.detach())}
+        act, rew, end, trunc, logits, val = (torch.stack([s[i] for s in steps], dim=1) for i in range(6))
+        loss, _ = ac.loss(act, rew, end.long(), trunc.long(), logits, val, torch.stack(bootstrap, 1), loss_cfg)
+        return loss
+
+    # ----- evaluation and checkpoints --------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        """Mean return of the policy (no epsilon) over full games in the real test env."""
+        from worldmodels.diamond.collect import Policy
+
+        policy, returns = Policy(self.agent.actor_critic), []
+        for _ in range(self.cfg.evaluation.num_episodes):
+            obs, total, policy_steps = self.test_env.reset(), 0.0, 0
+            policy.reset()
+            while True:
+                action, _, _ = policy.act(to_model(obs, self.fabric.device))
+                obs, rew, end, trunc, _ = self.test_env.step(action)
+                total, policy_steps = total + rew, policy_steps + 1
+                if end or trunc or policy_steps == self.cfg.evaluation.max_steps:
+                    break
+            self.test_env.game_over = True  # the next reset starts a new game
+            returns.append(total)
+        return float(np.mean(returns))
+
+    def save(self) -> None:
+        versions = self.ckpt_dir / "agent_versions"
+        self.agent.save(versions / f"agent_epoch_{self.epoch:05d}.pt")
+        self.agent_cfg.save_yaml(versions / "config.yaml")
+        state = {
+            "epoch": self.epoch,
+            "num_steps_collected": self.num_steps_collected,
+            "num_episodes": len(self.dataset),
+            "agent": self.agent.state_dict(),
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+            "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
+            "collector": self.collector.state_dict(),
+            "test_env": self.test_env.get_state(),
+            "imagination": self._imagination_state(),
+            "rng": {
+                "numpy": self.rng.bit_generator.state,
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "python": random.getstate(),
+            },
+        }
+        with atomic_path(self.ckpt_dir / "state.pt") as tmp:
+            torch.save(state, tmp)
+
+    def _imagination_state(self) -> dict | None:
+        if self.imagination is None:
+            return None
+        wm = self.wm_env
+        return self.imagination | {
+            "buffers": (wm.obs_buffer, wm.act_buffer, wm.hx, wm.cx, wm.ep_len),
+        }
+
+    def _load_state(self, path: Path) -> None:
+        # Our own file (written by save above), so a full unpickle is fine here.
+        state = torch.load(path, map_location=self.fabric.device, weights_only=False)
+        self.epoch, self.num_steps_collected = state["epoch"], state["num_steps_collected"]
+        for stray in self.dataset.paths[state["num_episodes"] :]:
+            stray.unlink()  # episodes written after the last checkpoint are collected again
+        self.agent.load_state_dict(state["agent"])
+        for name in COMPONENTS:
+            self.optimizers[name].load_state_dict(state["optimizers"][name])
+            self.schedulers[name].load_state_dict(state["schedulers"][name])
+        self.collector.load_state_dict(state["collector"])
+        self.test_env.set_state(state["test_env"])
+        if state["imagination"] is not None:
+            imagination = dict(state["imagination"])
+            wm = self.wm_env
+            wm.obs_buffer, wm.act_buffer, wm.hx, wm.cx, wm.ep_len = imagination.pop("buffers")
+            self.imagination = imagination
+        self.rng.bit_generator.state = state["rng"]["numpy"]
+        torch.set_rng_state(state["rng"]["torch"].cpu())
+        if state["rng"]["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        random.setstate(state["rng"]["python"])
+        self.fabric.print(f"resumed {self.run_dir} after epoch {self.epoch}")
