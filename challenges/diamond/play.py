@@ -26,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("-r", "--record", action="store_true", help="save played episodes as datasets")
     play.add_argument("-d", "--dataset", nargs="?", const=DATA / "recordings", type=Path, help="browse datasets")
     play.add_argument("--seed", type=int, default=0)
+    speed = parser.add_argument_group("speed (CUDA)")
+    speed.add_argument("--half", action="store_true", help="bf16/fp16 autocast for the world model")
+    speed.add_argument("--compile", action="store_true", help="torch.compile the denoiser")
+    speed.add_argument("--cuda-graphs", action="store_true", help="replay the denoiser as a CUDA graph")
     add_play_arguments(parser, default_fps=15)
     parser.set_defaults(size=640)
     return parser
@@ -65,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     from worldmodels.data.episodes import EpisodeDataset
     from worldmodels.diamond.agent import canonical_game, load_agent
     from worldmodels.diamond.play import DiamondBackend, collect_starts
+    from worldmodels.diamond.speed import speed_up
     from worldmodels.envs.atari import DiamondAtari
 
     device = pick_device(args.device)
@@ -78,6 +83,9 @@ def main(argv: list[str] | None = None) -> None:
         game = pick_game(args)
         agent = load_agent(game, config=args.config, device=device, offline=args.offline)
         name = game
+    if args.cuda_graphs and device.type != "cuda":
+        raise UserError("--cuda-graphs needs a CUDA device")
+    speed_up(agent.denoiser, compile=args.compile, cuda_graphs=args.cuda_graphs)
     starts = EpisodeDataset(DATA / "starts" / f"{name}_{args.num_steps_initial_collect}")
     if len(starts) == 0:
         collect_starts(agent, DiamondAtari(game, seed=args.seed), args.num_steps_initial_collect, starts)
@@ -89,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         sampler_kwargs={"num_steps_denoising": args.num_steps_denoising},
         record_root=DATA / "recordings" if args.record else None,
         seed=args.seed,
+        half=args.half,
     )
     run_play(backend, args)
 

@@ -10,6 +10,7 @@ from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.agent import Agent
 from worldmodels.diamond.collect import Collector, Policy, to_model
+from worldmodels.diamond.speed import precision_context
 from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.karras import DiffusionSampler
 from worldmodels.envs.atari import AtariKeymap, DiamondAtari
@@ -42,6 +43,7 @@ class DiamondBackend(Backend):
         sampler_kwargs: dict | None = None,
         record_root: Path | None = None,
         seed: int = 0,
+        half: bool = False,
     ):
         self.agent = agent
         self.device = agent.device
@@ -61,6 +63,7 @@ class DiamondBackend(Backend):
         self.policy = Policy(agent.actor_critic)
         self.record_root = record_root
         self.obs: torch.Tensor | None = None
+        self.half = half
 
     def _initial_conditions(self, n: int):
         segments = sample_segments(self.start_dataset, self.rng, n, self.n)
@@ -93,7 +96,9 @@ class DiamondBackend(Backend):
             action, entropy, value = self.policy.act(self.obs)
         prev_obs = self.obs
         if self.env_name == "wm":
-            next_obs, rew, end, trunc, info = self.wm.step(torch.tensor([action], device=self.device))
+            with precision_context(self.device, self.half):
+                next_obs, rew, end, trunc, info = self.wm.step(torch.tensor([action], device=self.device))
+            next_obs = next_obs.float()
             rew, end, trunc = float(rew[0]), bool(end[0]), bool(trunc[0])
             final = info["final_observation"][0] if end or trunc else next_obs[0]
             self.obs = next_obs[0]
