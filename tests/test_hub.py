@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from hub_server import FakeHub
@@ -80,3 +81,15 @@ def test_offline_cached_file_still_resolves(tmp_path):
     offline = run_resolve("'hf://someone/models/w.safetensors'", env | {"HF_HUB_OFFLINE": "1"})
     assert offline.returncode == 0, offline.stderr
     assert open(offline.stdout.strip(), "rb").read() == CONTENT
+
+
+def test_unreachable_hub_fails_fast_with_what_to_download(tmp_path):
+    with FakeHub({}) as hub:
+        closed_endpoint = hub.endpoint  # nothing listens there once the server stops
+    env = {"HF_ENDPOINT": closed_endpoint, "HF_HOME": str(tmp_path / "hf")}
+    start = time.monotonic()
+    result = run_resolve("'hf://someone/models/atari/Breakout.pt'", env)
+    assert time.monotonic() - start < 20  # no half-minute of client retries
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "unreachable or offline" in result.stderr
+    assert "someone/models/resolve/main/atari/Breakout.pt" in result.stderr

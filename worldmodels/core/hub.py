@@ -6,10 +6,13 @@ cache, so ``HF_HUB_OFFLINE``, ``HF_HOME`` and ``HF_ENDPOINT`` behave as everywhe
 """
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import huggingface_hub
+from huggingface_hub import constants as hf_constants
 from huggingface_hub import errors as hf_errors
 
 from worldmodels.core.errors import UserError
@@ -63,6 +66,8 @@ def download(file: HubFile, *, offline: bool = False) -> Path:
         f"download {file.url} on a connected machine and pass its local path, "
         f"or run `hf download {file.repo_id} {file.filename}` there and copy the cache ({cache_dir()})"
     )
+    if not offline and not endpoint_reachable():
+        offline = True  # use the cache at once, instead of the client's half-minute of retries
     try:
         path = huggingface_hub.hf_hub_download(
             repo_id=file.repo_id,
@@ -81,6 +86,18 @@ def download(file: HubFile, *, offline: bool = False) -> Path:
     except (hf_errors.HfHubHTTPError, OSError) as e:
         raise UserError(f"{file}: download failed ({type(e).__name__}); {how_to}") from None
     return Path(path)
+
+
+def endpoint_reachable(timeout: float = 3.0) -> bool:
+    """Can we open a TCP connection to the hub endpoint? (Assumed yes behind a proxy, which we can't probe.)"""
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    url = urlsplit(hf_constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 def cache_dir() -> str:
