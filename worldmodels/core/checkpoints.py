@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from worldmodels.core.errors import UserError
@@ -34,16 +34,35 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return dict(tensors)
 
 
-def save_tensors(tensors: Mapping[str, torch.Tensor], path: str | os.PathLike) -> Path:
-    """Write a state dict atomically (temp file, then rename), as safetensors or a ``.pt`` by suffix."""
+def save_tensors(
+    tensors: Mapping[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str] | None = None
+) -> Path:
+    """Write a state dict atomically (temp file, then rename), as safetensors or a ``.pt`` by suffix.
+
+    Tensors shared under several names (tied weights) are written once per name, as published files do.
+    ``metadata`` (strings) goes into the safetensors header.
+    """
     path = Path(path)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    seen, out = set(), {}
+    for name, tensor in tensors.items():
+        tensor = tensor.detach().cpu().contiguous()
+        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset())
+        out[name] = tensor.clone() if key in seen else tensor
+        seen.add(key)
     with atomic_path(path) as tmp:
         if path.suffix == ".safetensors":
-            save_file(tensors, tmp)
+            save_file(out, tmp, metadata=metadata)
         else:
-            torch.save(tensors, tmp)
+            torch.save(out, tmp)
     return path
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The string metadata in a safetensors header ({} for other files or none)."""
+    if Path(path).suffix != ".safetensors":
+        return {}
+    with safe_open(path, framework="pt") as f:
+        return f.metadata() or {}
 
 
 def with_prefix(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -1,0 +1,235 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+import torch
+
+from worldmodels.core.checkpoints import load_tensors, read_metadata, save_tensors
+from worldmodels.core.errors import UserError
+from worldmodels.core.video import read_frames, write_video
+from worldmodels.diffusion.ddim import alphas_cumprod, ddim_levels
+from worldmodels.oasis import DiT, DiTConfig, OasisSampler, VAEConfig, ViTVAE, load_dit, load_vae, save_model
+from worldmodels.oasis.actions import PITCH, YAW, action_from_input, load_actions
+from worldmodels.oasis.play import OasisBackend
+from worldmodels.oasis.prompt import load_prompt
+from worldmodels.play.app import PlayApp, PlayOptions
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "oasis"
+needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures/oasis is not beside the repo")
+TINY_DIT = DiTConfig(hidden_size=64, depth=2, num_heads=2, max_frames=4)
+TINY_VAE = VAEConfig(dim=32, heads=2, enc_depth=1, dec_depth=1)
+
+
+def tiny_models(seed: int = 0):
+    torch.manual_seed(seed)
+    dit, vae = DiT(TINY_DIT).eval(), ViTVAE(TINY_VAE).eval()
+    with torch.no_grad():  # adaLN-Zero starts at zero: perturb so every path matters
+        for name, p in dit.named_parameters():
+            if "freqs" not in name:
+                p.add_(torch.randn_like(p) * 0.05)
+    return dit, vae
+
+
+def test_published_sizes_and_shapes():
+    with torch.device("meta"):  # sizes only: no memory, no initialisation
+        dit, vae = DiT(), ViTVAE()
+    assert sum(p.numel() for p in dit.parameters()) == 607_943_792
+    assert sum(p.numel() for p in vae.parameters()) == 229_246_160
+    assert len(dit.state_dict()) == 334 and len(vae.state_dict()) == 228
+
+
+def test_tiny_shapes():
+    dit, vae = tiny_models()
+    x, t, a = torch.randn(2, 3, 16, 18, 32), torch.randint(0, 1000, (2, 3)), torch.randn(2, 3, 25)
+    assert dit(x, t, a).shape == (2, 3, 16, 18, 32)
+    posterior = vae.encode(torch.rand(2, 3, 360, 640) * 2 - 1)
+    assert posterior.mean.shape == (2, 576, 16)
+    assert vae.decode(posterior.mean).shape == (2, 3, 360, 640)
+
+
+def test_temporal_attention_is_causal():
+    dit, _ = tiny_models()
+    x, t, a = torch.randn(1, 3, 16, 18, 32), torch.randint(0, 1000, (1, 3)), torch.randn(1, 3, 25)
+    changed = x.clone()
+    changed[:, -1] += 1
+    with torch.no_grad():
+        out, out_changed = dit(x, t, a), dit(changed, t, a)
+    assert torch.equal(out[:, :2], out_changed[:, :2])
+    assert not torch.allclose(out[:, 2], out_changed[:, 2])
+
+
+def test_strict_round_trip_and_bad_files(tmp_path):
+    dit, vae = tiny_models()
+    load_dit(save_model(dit, tmp_path / "dit.safetensors"))
+    loaded = load_vae(save_model(vae, tmp_path / "vae.safetensors"))
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in vae.state_dict().items())
+    with pytest.raises(UserError, match="not an Oasis DiT checkpoint"):
+        load_dit(tmp_path / "vae.safetensors")
+    tensors = load_tensors(tmp_path / "dit.safetensors")
+    tensors["final_layer.linear.weight"] = torch.zeros(3, 3)
+    save_tensors(tensors, tmp_path / "bad.safetensors", read_metadata(tmp_path / "dit.safetensors"))
+    with pytest.raises(UserError, match=r"bad.safetensors: checkpoint does not match DiT: 1 wrong shape: final_layer"):
+        load_dit(tmp_path / "bad.safetensors")
+
+
+def reference_generation(dit, latents, actions, num_new, ddim_steps):
+    """open-oasis generate.py's loop, written out: the whole window through the DiT at every step."""
+    alphas = alphas_cumprod()
+    levels = torch.linspace(-1, 999, ddim_steps + 1)
+    x = latents
+    for i in range(latents.shape[1], latents.shape[1] + num_new):
+        x = torch.cat([x, torch.randn(1, 1, 16, 18, 32).clamp(-20, 20)], dim=1)
+        start = max(0, i + 1 - dit.max_frames)
+        for k in reversed(range(1, ddim_steps + 1)):
+            t = torch.cat([torch.full((1, i), 14), torch.full((1, 1), int(levels[k]))], dim=1)[:, start:]
+            t_next = torch.cat([torch.full((1, i), 14), torch.full((1, 1), int(levels[k - 1]))], dim=1)[:, start:]
+            t_next = torch.where(t_next < 0, t, t_next)
+            window = x[:, start:]
+            with torch.no_grad():
+                v = dit(window, t, actions[:, start : i + 1])
+            a_t = alphas[t].view(1, -1, 1, 1, 1)
+            x0 = a_t.sqrt() * window - (1 - a_t).sqrt() * v
+            eps = ((1 / a_t).sqrt() * window - x0) / (1 / a_t - 1).sqrt()
+            a_next = alphas[t_next].view(1, -1, 1, 1, 1).clone()
+            a_next[:, :-1] = 1
+            if k == 1:
+                a_next[:, -1:] = 1
+            x[:, -1:] = (a_next.sqrt() * x0 + eps * (1 - a_next).sqrt())[:, -1:]
+    return x
+
+
+def test_sampler_matches_the_reference_and_the_cache_is_exact():
+    dit, vae = tiny_models()
+    prompt = torch.randint(0, 256, (1, 1, 3, 360, 640), dtype=torch.uint8)
+    actions = torch.rand(1, 8, 25) * 2 - 1
+    results = {}
+    for use_cache in (False, True):
+        sampler = OasisSampler(dit, vae, ddim_steps=3, use_cache=use_cache)
+        latents = sampler.encode(prompt)
+        torch.manual_seed(5)
+        sampler.reset(latents, actions[:, :1])
+        for i in range(1, 8):  # the 4-frame window slides after frame 3
+            sampler.next_frame(actions[:, i])
+        results[use_cache] = sampler.latents
+    torch.manual_seed(5)
+    reference = reference_generation(dit, latents, actions, 7, 3)
+    assert torch.allclose(results[False], reference, atol=1e-6)
+    assert (results[True] - results[False]).abs().max() < 1e-4
+    assert sampler.decode(results[True][:, -1]).shape == (1, 360, 640, 3)
+
+
+def test_ddim_schedule_facts():
+    alphas = alphas_cumprod()
+    assert alphas[14].item() == pytest.approx(0.99532, abs=1e-4)
+    assert alphas[499].item() == pytest.approx(0.5, abs=1e-3)
+    assert ddim_levels(10).tolist() == [-1, 99, 199, 299, 399, 499, 599, 699, 799, 899, 999]
+
+
+@needs_fixtures
+def test_both_action_formats_give_the_same_tensor():
+    stem = "treechop-f153ac423f61-20210916-183423.chunk_000"
+    pickled = load_actions(FIXTURES / f"{stem}.actions.pt")
+    one_hot = load_actions(FIXTURES / f"{stem}.one_hot_actions.pt")
+    assert pickled.shape == (1201, 25)
+    assert torch.equal(pickled, one_hot)
+    assert torch.equal(pickled[0], torch.zeros(25))  # the zero action Oasis puts first
+
+
+def test_malformed_action_files_are_refused(tmp_path):
+    torch.save({"payload": print}, tmp_path / "evil.actions.pt")
+    with pytest.raises(UserError, match="evil.actions.pt: not a readable action file"):
+        load_actions(tmp_path / "evil.actions.pt")
+    torch.save(torch.zeros(4, 7), tmp_path / "short.one_hot_actions.pt")
+    with pytest.raises(UserError, match="short.one_hot_actions.pt: malformed action file"):
+        load_actions(tmp_path / "short.one_hot_actions.pt")
+    torch.save([{"forward": 1}], tmp_path / "partial.actions.pt")
+    with pytest.raises(UserError, match="partial.actions.pt: malformed action file"):
+        load_actions(tmp_path / "partial.actions.pt")
+    torch.save(torch.zeros(4, 25), tmp_path / "moves.pt")
+    with pytest.raises(UserError, match="moves.pt: expected a .*actions.pt"):
+        load_actions(tmp_path / "moves.pt")
+
+
+def test_camera_convention_pitch_then_yaw():
+    action = action_from_input(frozenset({"w", "space", "3"}), 10.0, -20.0, (True, False, True), sensitivity=0.5)
+    assert action[11] == 1 and action[17] == 1 and action[4] == 1  # forward, jump, hotbar.3
+    assert action[21] == 1 and action[22] == 1  # attack, use
+    assert action[YAW] == pytest.approx(10 * 0.5 / 0.5 / 40)  # right = positive yaw, in 0.5 degree bins
+    assert action[PITCH] == pytest.approx(-20 * 0.5 / 0.5 / 40)  # mouse up = look up = negative pitch
+    assert action_from_input(frozenset(), 1e4, 0.0, (False,) * 3, 1.0)[YAW] == 1.0  # clipped at 20 degrees
+
+
+@needs_fixtures
+def test_prompt_from_png_and_mp4(tmp_path):
+    png = load_prompt(FIXTURES / "sample_image_0.png")
+    assert png.shape == (1, 1, 3, 360, 640) and png.dtype == torch.uint8
+    frames = [np.full((180, 320, 3), 60 * i, np.uint8) for i in range(3)]
+    write_video(tmp_path / "clip.mp4", frames)
+    video = load_prompt(tmp_path / "clip.mp4", num_frames=2, offset=1)
+    assert video.shape == (1, 2, 3, 360, 640)  # frames, then channels: the layout the reference got wrong
+    assert abs(video[0, 0].float().mean().item() - 60) < 5 and abs(video[0, 1].float().mean().item() - 120) < 5
+    with pytest.raises(UserError, match="needs 5 frames"):
+        load_prompt(tmp_path / "clip.mp4", num_frames=5)
+
+
+def test_play_loop_turns_keys_and_mouse_into_actions(tmp_path):
+    dit, vae = tiny_models()
+    sampler = OasisSampler(dit, vae, ddim_steps=1)
+    backend = OasisBackend(sampler, torch.zeros(1, 1, 3, 360, 640, dtype=torch.uint8), sensitivity=0.5)
+    seen = []
+    step = backend.step
+    backend.step = lambda action: seen.append(action) or step(action)
+    app = PlayApp(backend, PlayOptions(size=320, fps=1000, out_dir=tmp_path))
+    try:
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(1, 1)))  # captures the mouse
+        app.tick()
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_w, mod=0, unicode="w", scancode=0))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, rel=(8, 4), pos=(1, 1), buttons=(0, 0, 0)))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=3, pos=(1, 1)))
+        app.tick()
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_EQUALS, mod=0, unicode="=", scancode=0))
+        app.tick()
+    finally:
+        app.close()
+    action = seen[1]
+    assert action[11] == 1 and action[22] == 1 and action[21] == 0  # forward, use (right button), no attack
+    assert action[YAW] == pytest.approx(8 * 0.5 / 0.5 / 40) and action[PITCH] == pytest.approx(4 * 0.5 / 0.5 / 40)
+    assert seen[2][YAW] == 0  # mouse motion is per frame
+    assert sampler.ddim_steps == 2 and app.hud_fields()["window"] == "4/4"
+
+
+def test_cli_headless_and_generate_write_videos(tmp_path):
+    dit, vae = tiny_models()
+    save_model(dit, tmp_path / "dit.safetensors")
+    save_model(vae, tmp_path / "vae.safetensors")
+    prompt = tmp_path / "prompt.png"
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (360, 640, 3), dtype=np.uint8)).save(prompt)
+    torch.save(torch.zeros(10, 25), tmp_path / "walk.one_hot_actions.pt")
+    models = ["--dit", str(tmp_path / "dit.safetensors"), "--vae", str(tmp_path / "vae.safetensors")]
+    models += ["--prompt", str(prompt), "--ddim-steps", "2"]
+    bin_dir = Path(sys.executable).parent
+    env = os.environ | {"SDL_VIDEODRIVER": "dummy"}
+    play = [str(bin_dir / "oasis-play"), *models, "--headless", "--frames", "4", "--out", "run.mp4"]
+    played = subprocess.run(
+        play + ["--actions", str(tmp_path / "walk.one_hot_actions.pt")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )  # noqa: E501
+    assert played.returncode == 0, played.stderr
+    assert read_frames(tmp_path / "run.mp4").shape[0] == 4
+    generate = [str(bin_dir / "oasis-generate"), *models, "--actions", str(tmp_path / "walk.one_hot_actions.pt")]
+    made = subprocess.run(
+        generate + ["--num-frames", "5", "--output", "gen.mp4"], cwd=tmp_path, capture_output=True, text=True
+    )  # noqa: E501
+    assert made.returncode == 0, made.stderr
+    assert read_frames(tmp_path / "gen.mp4").shape == (5, 3, 360, 640)
+    too_long = subprocess.run(generate + ["--num-frames", "50"], cwd=tmp_path, capture_output=True, text=True)
+    assert too_long.returncode == 2 and "needs more" in too_long.stderr

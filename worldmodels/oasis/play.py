@@ -1,0 +1,74 @@
+"""Oasis in the play app: keyboard and captured mouse drive the model live, one generated frame per step."""
+
+import numpy as np
+import torch
+
+from worldmodels.oasis.actions import ACTION_KEYS, action_from_input
+from worldmodels.oasis.sampler import OasisSampler
+from worldmodels.play.backend import Backend, InputState, Step
+
+MORE_STEPS, FEWER_STEPS = {"=", "+", "[+]"}, {"-", "[-]"}
+
+
+class OasisBackend(Backend):
+    title = "Oasis (Minecraft)"
+    fps = 20.0
+    uses_mouse = True
+
+    def __init__(self, sampler: OasisSampler, prompt: torch.Tensor, sensitivity: float = 0.15, script=None):
+        """``prompt``: uint8 1 x t x 3 x 360 x 640; ``script``: actions (N x 25) replayed by headless runs."""
+        self.sampler = sampler
+        self.prompt = prompt
+        self.prompt_latents = sampler.encode(prompt)
+        self.sensitivity = sensitivity
+        self.script = script
+        self.script_index = 0
+
+    def reset(self) -> np.ndarray:
+        zeros = torch.zeros(1, self.prompt.shape[1], len(ACTION_KEYS))
+        self.sampler.reset(self.prompt_latents, zeros)
+        self.script_index = 0
+        return self.prompt[0, -1].permute(1, 2, 0).numpy()
+
+    def action(self, inputs: InputState) -> torch.Tensor:
+        return action_from_input(inputs.keys, inputs.mouse_dx, inputs.mouse_dy, inputs.mouse_buttons, self.sensitivity)
+
+    def scripted_action(self, rng: np.random.Generator) -> torch.Tensor:
+        """The next action of ``script`` (cycling), or a random walk forward when there is none."""
+        if self.script is not None:
+            action = self.script[self.script_index % len(self.script)]
+            self.script_index += 1
+            return action
+        keys = frozenset({"w"} | ({"space"} if rng.random() < 0.1 else set()))
+        return action_from_input(keys, float(rng.normal(0, 20)), 0.0, (False, False, False), self.sensitivity)
+
+    def step(self, action: torch.Tensor) -> Step:
+        latent = self.sampler.next_frame(action[None])
+        frame = self.sampler.decode(latent)[0].cpu().numpy()
+        window = min(self.sampler.num_frames, self.sampler.dit.max_frames)
+        info = {
+            "frame": self.sampler.num_frames - 1,
+            "window": f"{window}/{self.sampler.dit.max_frames}",
+            "DDIM steps": self.sampler.ddim_steps,
+            "cache": "on" if self.sampler.use_cache else "off",
+        }
+        return Step(frame, info)
+
+    def on_key(self, key: str) -> bool:
+        if key in MORE_STEPS:
+            self.sampler.ddim_steps = min(50, self.sampler.ddim_steps + 1)
+        elif key in FEWER_STEPS:
+            self.sampler.ddim_steps = max(1, self.sampler.ddim_steps - 1)
+        return False
+
+    def hud(self) -> dict[str, object]:
+        return {"DDIM steps": self.sampler.ddim_steps}
+
+    def help_lines(self) -> list[str]:
+        return [
+            "click   capture the mouse (look around); Esc releases it",
+            "W A S D move     space jump     left shift sneak     left ctrl sprint",
+            "left / right click   attack / use      1-9 hotbar",
+            "E inventory     Q drop     F swap hands",
+            "+ / -   more / fewer DDIM steps (quality vs speed)",
+        ]

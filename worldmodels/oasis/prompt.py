@@ -1,0 +1,42 @@
+"""Prompt frames for Oasis: any PNG/JPEG/MP4 resized to 360x640, or the release's sample frame."""
+
+import os
+import urllib.request
+from pathlib import Path
+
+import torch
+from torchvision.transforms.functional import resize
+
+from worldmodels.core.errors import UserError
+from worldmodels.core.files import atomic_path
+from worldmodels.core.hub import cache_dir
+from worldmodels.core.video import read_frames
+
+SAMPLE_PROMPT_URL = "https://raw.githubusercontent.com/etched-ai/open-oasis/master/sample_data/sample_image_0.png"
+HEIGHT, WIDTH = 360, 640
+
+
+def load_prompt(path: str | os.PathLike, num_frames: int = 1, offset: int = 0) -> torch.Tensor:
+    """uint8 1 x t x 3 x 360 x 640 from an image (t = 1) or ``num_frames`` frames of a video from ``offset``."""
+    frames = read_frames(path, max_frames=offset + num_frames)[offset:]
+    if frames.shape[0] < num_frames:
+        raise UserError(f"{path}: needs {num_frames} frames from frame {offset}, has {frames.shape[0]}")
+    frames = frames[:num_frames]
+    if frames.shape[-2:] != (HEIGHT, WIDTH):
+        frames = resize(frames, [HEIGHT, WIDTH], antialias=True)
+    return frames[None]
+
+
+def sample_prompt(offline: bool = False) -> Path:
+    """The open-oasis sample frame, downloaded once into the hub cache folder."""
+    target = Path(cache_dir()).parent / "worldmodels" / "oasis_sample_image_0.png"
+    if target.is_file():
+        return target
+    if offline or os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise UserError("no prompt frame: pass --prompt IMAGE.png (the sample frame is not cached and we are offline)")
+    try:
+        with urllib.request.urlopen(SAMPLE_PROMPT_URL, timeout=10) as response, atomic_path(target) as tmp:
+            Path(tmp).write_bytes(response.read())
+    except OSError as e:
+        raise UserError(f"could not download the sample prompt frame ({e}); pass --prompt IMAGE.png") from None
+    return target

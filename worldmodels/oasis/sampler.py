@@ -1,0 +1,112 @@
+"""Oasis' frame-by-frame sampler (open-oasis ``generate.py``), with an exact cache of the context frames.
+
+For each new frame: a fresh N(0, 1) latent (clamped to +-20) joins a window of at most ``max_frames``
+frames; context frames stay clean but are labelled with noise level ``stabilization_level - 1``; DDIM
+with v-prediction updates only the newest frame, whose last step jumps straight to the x0 prediction.
+
+With ``use_cache`` the context frames go through the DiT once per frame instead of once per DDIM step
+(temporal attention is causal, so their activations do not depend on the new frame). While the window is
+not full the cache also carries over to the next frame, extended by the finished frame; once the window
+slides, every frame's positions change, so the context is recomputed once per new frame. Both are exact.
+"""
+
+import contextlib
+
+import torch
+from torch import Tensor
+
+from worldmodels.core.device import autocast
+from worldmodels.diffusion.ddim import alphas_cumprod, ddim_levels, ddim_step
+from worldmodels.oasis.dit import ContextCache, DiT
+from worldmodels.oasis.vae import LATENT_SCALE, ViTVAE
+
+STABILIZATION_LEVEL = 15
+NOISE_ABS_MAX = 20
+
+
+class OasisSampler:
+    def __init__(self, dit: DiT, vae: ViTVAE, ddim_steps: int = 10, use_cache: bool = True, half: bool = False):
+        self.dit, self.vae = dit, vae
+        self.ddim_steps = ddim_steps
+        self.use_cache = use_cache
+        self.half = half
+        self.device = next(dit.parameters()).device
+        self.alphas = alphas_cumprod().to(self.device)
+        self.latents: Tensor | None = None  # b t c h w, every frame so far
+        self.actions: Tensor | None = None  # b t 25, the action each frame was conditioned on
+        self._cache: ContextCache | None = None
+        self._cache_start = 0
+
+    def _autocast(self):
+        return autocast(self.device) if self.half else contextlib.nullcontext()
+
+    @torch.no_grad()
+    def encode(self, frames: Tensor) -> Tensor:
+        """uint8 b t 3 360 640 -> scaled latents b t 16 18 32."""
+        b, t = frames.shape[:2]
+        x = frames.flatten(0, 1).to(self.device).float() / 127.5 - 1
+        with self._autocast():
+            mean = self.vae.encode(x).mean
+        h, w = self.vae.grid
+        return (mean.float() * LATENT_SCALE).reshape(b, t, h, w, -1).permute(0, 1, 4, 2, 3)
+
+    @torch.no_grad()
+    def decode(self, latents: Tensor) -> Tensor:
+        """Scaled latents b 16 18 32 -> uint8 b 360 640 3 (decoded in fp32, as the reference does)."""
+        z = (latents / LATENT_SCALE).flatten(2).transpose(1, 2)
+        frames = ((self.vae.decode(z) + 1) / 2).clamp(0, 1)
+        return (frames * 255).byte().permute(0, 2, 3, 1)
+
+    def reset(self, prompt_latents: Tensor, prompt_actions: Tensor) -> None:
+        """Start from encoded prompt frames (b t ...) and the actions they were conditioned on (b t 25)."""
+        self.latents, self.actions = prompt_latents.to(self.device), prompt_actions.to(self.device).float()
+        self._cache, self._cache_start = None, 0
+
+    @property
+    def num_frames(self) -> int:
+        return self.latents.shape[1]
+
+    @torch.no_grad()
+    def next_frame(self, action: Tensor) -> Tensor:
+        """Generate one frame conditioned on ``action`` (b 25); returns its latent (b 16 18 32)."""
+        b, i = self.latents.shape[0], self.num_frames
+        self.actions = torch.cat([self.actions, action.to(self.device).float()[:, None]], dim=1)
+        x = torch.randn((b, 1, *self.latents.shape[2:]), device=self.device).clamp(-NOISE_ABS_MAX, NOISE_ABS_MAX)
+        start = max(0, i + 1 - self.dit.max_frames)
+        window = self.latents[:, start:]
+        t_ctx = torch.full((b, i - start), STABILIZATION_LEVEL - 1, dtype=torch.long, device=self.device)
+        actions = self.actions[:, start:]
+        levels = ddim_levels(self.ddim_steps)
+        with self._autocast():
+            cache = self._context(window, t_ctx, actions[:, :-1], start) if self.use_cache else None
+            for k in reversed(range(1, self.ddim_steps + 1)):
+                t = torch.full((b, 1), int(levels[k]), dtype=torch.long, device=self.device)
+                t_next = int(levels[k - 1]) if levels[k - 1] >= 0 else int(levels[k])
+                if cache is not None:
+                    v = self.dit.step(x, t, actions[:, -1:], cache)
+                else:
+                    full = torch.cat([window, x], dim=1)
+                    v = self.dit(full, torch.cat([t_ctx, t], dim=1), actions)[:, -1:]
+                alpha = self.alphas[t].view(b, 1, 1, 1, 1)
+                alpha_next = torch.ones_like(alpha) if k == 1 else self.alphas[t_next].expand_as(alpha)
+                x = ddim_step(x, v.float(), alpha, alpha_next)
+        self.latents = torch.cat([self.latents, x], dim=1)
+        if self.use_cache:
+            self._keep_cache(cache, x, start)
+        return x[:, 0]
+
+    def _context(self, window: Tensor, t_ctx: Tensor, actions: Tensor, start: int) -> ContextCache:
+        if self._cache is not None and self._cache_start == start and self._cache.num_frames == window.shape[1]:
+            return self._cache
+        return self.dit.context(window, t_ctx, actions)
+
+    def _keep_cache(self, cache: ContextCache, x: Tensor, start: int) -> None:
+        """Carry the cache over to the next frame when that frame's window starts where this one did."""
+        next_start = max(0, self.num_frames + 1 - self.dit.max_frames)
+        if next_start != start:
+            self._cache = None
+            return
+        t = torch.full((x.shape[0], 1), STABILIZATION_LEVEL - 1, dtype=torch.long, device=self.device)
+        with self._autocast():
+            self._cache = self.dit.context(x, t, self.actions[:, -1:], cache)
+        self._cache_start = start
