@@ -76,7 +76,7 @@ def test_pickled_code_is_refused(tmp_path):
 
 
 def test_failed_save_leaves_no_file(tmp_path, monkeypatch):
-    def disk_full(tensors, filename):
+    def disk_full(tensors, filename, **kwargs):
         with open(filename, "wb") as f:
             f.write(b"half a file")
         raise OSError("No space left on device")

@@ -1,0 +1,103 @@
+"""genie-sample: play procgen games in parallel and store every episode losslessly for Genie.
+
+Each episode becomes ``<root>/<game>/source/episode_XXXXXX.npz`` (uint8 64 x 64 x 3 frames plus the true
+actions and rewards, see worldmodels.data.episodes); the true actions let us measure later how well the
+latent actions recover them. ``--preview`` adds ``<root>/<game>/preview/episode_XXXXXX.mp4``.
+"""
+
+import argparse
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from worldmodels.core.errors import UserError, cli_entry
+from worldmodels.data.episodes import Episode, EpisodeDataset
+from worldmodels.envs.procgen import FPS, POLICIES, resolve_game
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genie-sample", description=__doc__.splitlines()[0])
+    parser.add_argument("--env_name", default="Coinrun", help="procgen game, any case (default: Coinrun)")
+    parser.add_argument("--num_envs", type=int, default=10, help="games played in parallel (default: 10)")
+    parser.add_argument("--timeout", type=int, default=1000, help="cut episodes after this many steps (default: 1000)")
+    parser.add_argument("--root", type=Path, default=Path("data"), help="data folder (default: ./data)")
+    parser.add_argument("--num_episodes", type=int, help="episodes to store (default: --num_envs)")
+    parser.add_argument("--seed", type=int, default=0, help="same seed and flags -> identical files (default: 0)")
+    parser.add_argument("--distribution_mode", choices=("easy", "hard"), default="hard", help="(default: hard)")
+    parser.add_argument("--policy", choices=POLICIES, default="random", help="sticky repeats actions (default: random)")
+    parser.add_argument("--start_level", type=int, default=0, help="first procgen level seed (default: 0)")
+    parser.add_argument("--num_levels", type=int, default=0, help="level seeds to draw from; 0 = unlimited")
+    parser.add_argument("--preview", action="store_true", help="also write an MP4 per episode")
+    parser.add_argument("--append", action="store_true", help="add to a source folder that already has episodes")
+    return parser
+
+
+def check_args(args: argparse.Namespace) -> None:
+    for flag in ("num_envs", "timeout", "num_episodes"):
+        if getattr(args, flag) < 1:
+            raise UserError(f"--{flag} {getattr(args, flag)}: must be at least 1")
+    for flag in ("start_level", "num_levels"):
+        if getattr(args, flag) < 0:
+            raise UserError(f"--{flag} {getattr(args, flag)}: must not be negative")
+
+
+def write(episode: Episode, path: Path, preview: Path | None) -> None:
+    episode.save(path)
+    if preview is not None:
+        from worldmodels.core.video import write_video
+
+        write_video(preview, episode.obs, fps=FPS)
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.num_episodes = args.num_envs if args.num_episodes is None else args.num_episodes
+    check_args(args)
+    game = resolve_game(args.env_name)
+    source, preview = args.root / game / "source", args.root / game / "preview"
+    existing = EpisodeDataset(source).paths
+    if existing and not args.append:
+        raise UserError(
+            f"{source}: already holds {len(existing)} episodes; pass --append to add more "
+            "(with a new --seed, or the episodes repeat) or choose another --root"
+        )
+    first_id = int(existing[-1].stem.split("_")[1]) + 1 if existing else 0
+
+    from worldmodels.envs.procgen import rollout
+
+    episodes = rollout(
+        game,
+        args.num_envs,
+        args.num_episodes,
+        args.timeout,
+        policy=args.policy,
+        seed=args.seed,
+        distribution_mode=args.distribution_mode,
+        start_level=args.start_level,
+        num_levels=args.num_levels,
+    )
+    # Compressing an episode costs about three times as long as playing it, so writers run beside the
+    # rollout (zlib and the video encoder release the GIL); a bounded queue keeps memory flat.
+    workers = min(4, os.cpu_count() or 1)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    columns += (TimeElapsedColumn(), TimeRemainingColumn())
+    num_frames, pending = 0, deque()
+    with ThreadPoolExecutor(workers) as pool, Progress(*columns, transient=True) as progress:
+        task = progress.add_task(f"{game} episodes", total=args.num_episodes)
+        for k, episode in enumerate(episodes):
+            name = f"episode_{first_id + k:06d}"
+            video = preview / f"{name}.mp4" if args.preview else None
+            pending.append(pool.submit(write, episode, source / f"{name}.npz", video))
+            while len(pending) > 2 * workers or (pending and pending[0].done()):
+                pending.popleft().result()
+            num_frames += len(episode)
+            progress.update(task, advance=1, description=f"{game} episodes ({num_frames} frames)")
+        while pending:
+            pending.popleft().result()
+    print(f"wrote {args.num_episodes} episodes ({num_frames} frames) to {source}")
+    if args.preview:
+        print(f"previews (MP4, {FPS} fps) in {preview}")
