@@ -1,0 +1,94 @@
+"""Oasis speed: seconds per generated frame with the context cache vs the reference's full-window loop.
+
+Measured at a full 32-frame window with 10 DDIM steps. On CPU: a reduced-width model is timed, and the
+published size is measured in FLOPs (on the meta device, nothing is computed). On CUDA the published size
+(random weights) is timed too, in half precision, as the issue asks.
+
+  python scripts/bench_oasis.py              # CPU: tiny timing + published-size FLOP ratio
+  python scripts/bench_oasis.py --published  # CUDA: also time the 500M model
+"""
+
+import argparse
+from functools import partial
+
+import torch
+from benchmark import measure, report
+from torch.utils.flop_counter import FlopCounterMode
+
+from worldmodels.core.device import pick_device
+from worldmodels.oasis import DiT, DiTConfig, OasisSampler, VAEConfig, ViTVAE
+
+WINDOW, STEPS = 32, 10
+
+
+def full_window_sampler(cfg: DiTConfig, device, use_cache: bool, half: bool) -> OasisSampler:
+    """A sampler whose history already fills the window, so each new frame sees 31 context frames."""
+    torch.manual_seed(0)
+    dit = DiT(cfg).to(device).eval()
+    vae = ViTVAE(VAEConfig(dim=32, heads=2, enc_depth=1, dec_depth=1)).to(device).eval()  # not timed
+    sampler = OasisSampler(dit, vae, ddim_steps=STEPS, use_cache=use_cache, half=half)
+    sampler.reset(torch.randn(1, WINDOW, 16, 18, 32, device=device), torch.zeros(1, WINDOW, 25, device=device))
+    return sampler
+
+
+def next_frame(sampler: OasisSampler) -> torch.Tensor:
+    frame = sampler.next_frame(torch.zeros(1, 25))
+    sampler.latents, sampler.actions = sampler.latents[:, -WINDOW:], sampler.actions[:, -WINDOW:]  # stay at 32
+    return frame
+
+
+def time_model(name: str, cfg: DiTConfig, device, half: bool, repeats: int) -> None:
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    timings = []
+    for label, cache in (("full window every step (reference)", False), ("context cache", True)):
+        sampler = full_window_sampler(cfg, device, cache, half)
+        timings.append(measure(label, partial(next_frame, sampler), warmup=1, repeats=repeats, sync=sync))
+    report(f"Oasis {name}: one new frame at a full {WINDOW}-frame window, {STEPS} DDIM steps", timings, "frames")
+
+
+def count_flops(fn) -> int:
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def published_flops() -> None:
+    """FLOPs of one new frame at the published size, computed on the meta device."""
+    with torch.device("meta"):
+        dit = DiT(DiTConfig())
+        x = torch.randn(1, WINDOW, 16, 18, 32)
+        t = torch.full((1, WINDOW), 14)
+        a = torch.zeros(1, WINDOW, 25)
+        one = (x[:, -1:], t[:, -1:], a[:, -1:])
+        uncached = STEPS * count_flops(lambda: dit(x, t, a))
+        cache = dit.context(x[:, :-1], t[:, :-1], a[:, :-1])
+        context = count_flops(lambda: dit.context(x[:, :-1], t[:, :-1], a[:, :-1]))
+        step = count_flops(lambda: dit.step(*one, cache))
+        extend = count_flops(lambda: dit.context(*one, cache))
+    sliding = context + STEPS * step
+    growing = extend + STEPS * step
+    print(f"Oasis 500M, FLOPs per new frame at a full {WINDOW}-frame window ({STEPS} DDIM steps, linear layers):")
+    print(f"  reference (whole window every step)    {uncached / 1e12:8.2f} TFLOP   (baseline)")
+    print(f"  cache, window sliding (context once)   {sliding / 1e12:8.2f} TFLOP   {uncached / sliding:.1f}x fewer")
+    print(f"  cache, window filling (extend by one)  {growing / 1e12:8.2f} TFLOP   {uncached / growing:.1f}x fewer")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--published", action="store_true", help="time the 500M model (needs a GPU)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    half = device.type == "cuda"
+    published_flops()
+    time_model(
+        "reduced (d 256, 4 blocks)", DiTConfig(hidden_size=256, depth=4, num_heads=4), device, half, args.repeats
+    )
+    if args.published:
+        time_model("500M (random weights)", DiTConfig(), device, half, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
