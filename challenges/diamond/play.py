@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="diamond-play", description=__doc__)
     source = parser.add_argument_group("model")
     source.add_argument("-p", "--pretrained", action="store_true", help="use a published Atari 100k model (hub)")
-    source.add_argument("--game", help="Atari 100k game, e.g. Breakout (asked for when missing)")
+    source.add_argument("--game", help="Atari 100k game, e.g. Breakout (asked for when missing), or csgo")
     source.add_argument("--checkpoint", help="a local agent checkpoint (.pt) or hf://owner/repo/path")
     source.add_argument("--config", help="agent config YAML (default: beside the checkpoint, else published)")
     source.add_argument("--offline", action="store_true", help="use only files already in the hub cache")
@@ -26,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("-r", "--record", action="store_true", help="save played episodes as datasets")
     play.add_argument("-d", "--dataset", nargs="?", const=DATA / "recordings", type=Path, help="browse datasets")
     play.add_argument("--seed", type=int, default=0)
+    csgo = parser.add_argument_group("CS:GO (--game csgo)")
+    csgo.add_argument("--csgo-dir", help="a local csgo/ folder (model/csgo.pt, spawn/...) instead of the hub")
+    csgo.add_argument("--preset", default="fast", choices=["fast", "higher_quality"], help="sampler settings")
+    csgo.add_argument("--mouse-multiplier", type=float, default=10.0, help="mouse motion scale")
+    csgo.add_argument("--size-multiplier", type=int, default=2, help="window = 280 x 150 times this")
     speed = parser.add_argument_group("speed (CUDA)")
     speed.add_argument("--half", action="store_true", help="bf16/fp16 autocast for the world model")
     speed.add_argument("--compile", action="store_true", help="torch.compile the denoiser")
@@ -61,6 +66,9 @@ def main(argv: list[str] | None = None) -> None:
         from worldmodels.play.dataset_viewer import DatasetViewer
 
         run_play(DatasetViewer(args.dataset), args)
+        return
+    if (args.game or "").lower() == "csgo":
+        play_csgo(args)
         return
     if not args.pretrained and not args.checkpoint:
         raise UserError("say which model to play: --pretrained [--game NAME] or --checkpoint PATH")
@@ -100,6 +108,22 @@ def main(argv: list[str] | None = None) -> None:
         half=args.half,
     )
     run_play(backend, args)
+
+
+def play_csgo(args: argparse.Namespace) -> None:
+    from worldmodels.core.device import pick_device
+    from worldmodels.diamond.csgo import CSGOWorldModel, csgo_folder, load_csgo_agent, load_spawns
+    from worldmodels.diamond.csgo_play import CSGOBackend
+    from worldmodels.diamond.speed import speed_up
+
+    folder = csgo_folder(args.csgo_dir, offline=args.offline)
+    spawns = load_spawns(folder)
+    agent = load_csgo_agent(folder, device=pick_device(args.device))
+    for denoiser in (agent.denoiser, agent.upsampler):
+        speed_up(denoiser, compile=args.compile, cuda_graphs=args.cuda_graphs)
+    if args.size == 640:  # the Atari default: CS:GO sizes come from --size-multiplier
+        args.size = 280 * args.size_multiplier
+    run_play(CSGOBackend(CSGOWorldModel(agent, args.preset, args.half), spawns, args.mouse_multiplier), args)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ class DenoiserConfig:
     inner_model: InnerModelConfig = field(default_factory=InnerModelConfig)
     sigma_data: float = 0.5
     sigma_offset_noise: float = 0.3
+    noise_previous_obs: bool = False  # CS:GO: noise the conditioning frames in training (and a bit when sampling)
+    upsampling_factor: int | None = None  # CS:GO upsampler
 
 
 class Denoiser(nn.Module):
@@ -30,18 +32,34 @@ class Denoiser(nn.Module):
     def conditioners(self, sigma: Tensor) -> Conditioners:
         return conditioners(sigma, self.cfg.sigma_data, self.cfg.sigma_offset_noise)
 
-    def model_output(self, noisy_next_obs: Tensor, obs: Tensor, act: Tensor, cs: Conditioners) -> Tensor:
-        """F(c_in x; c_noise, obs / sigma_data, act): the raw network output."""
-        return self.inner_model(noisy_next_obs * cs.c_in, cs.c_noise, obs / self.cfg.sigma_data, act)
+    def model_output(
+        self,
+        noisy_next_obs: Tensor,
+        obs: Tensor,
+        act: Tensor | None,
+        cs: Conditioners,
+        sigma_cond: Tensor | None = None,
+    ) -> Tensor:
+        """F(c_in x; c_noise, obs / sigma_data, act): the raw network output.
+
+        ``sigma_cond`` is the noise level of the conditioning frames (CS:GO; None = clean, embedded as 0).
+        """
+        c_noise_cond = None
+        if self.inner_model.cfg.noise_cond_emb:
+            c_noise_cond = sigma_cond.log() / 4 if sigma_cond is not None else torch.zeros_like(cs.c_noise)
+        return self.inner_model(noisy_next_obs * cs.c_in, cs.c_noise, obs / self.cfg.sigma_data, act, c_noise_cond)
 
     @torch.no_grad()
-    def denoise(self, noisy_next_obs: Tensor, sigma: Tensor, obs: Tensor, act: Tensor) -> Tensor:
+    def denoise(
+        self, noisy_next_obs: Tensor, sigma: Tensor, obs: Tensor, act: Tensor | None, sigma_cond: Tensor | None = None
+    ) -> Tensor:
         """The denoised next frame, clamped and rounded to 8 bits.
 
-        noisy_next_obs: b x c x h x w; sigma: b (or a scalar); obs: b x (t c) x h x w in [-1, 1]; act: b x t.
+        noisy_next_obs: b x c x h x w; sigma: b (or a scalar); obs: b x (t c) x h x w in [-1, 1]; act: b x t
+        (or b x t x A multi-hot, or None for the upsampler).
         """
         cs = self.conditioners(sigma)
-        output = self.model_output(noisy_next_obs, obs, act, cs)
+        output = self.model_output(noisy_next_obs, obs, act, cs, sigma_cond)
         return quantize(cs.c_skip * noisy_next_obs + cs.c_out * output)
 
     def loss(self, obs: Tensor, act: Tensor, mask: Tensor, sigma_distribution: SigmaDistribution) -> Tensor:
@@ -57,10 +75,14 @@ class Denoiser(nn.Module):
             past = all_obs[:, i : n + i].flatten(1, 2)
             next_obs = all_obs[:, n + i]
             valid = mask[:, n + i]
+            sigma_cond = None
+            if self.cfg.noise_previous_obs:
+                sigma_cond = sigma_distribution.sample(obs.size(0), obs.device)
+                past = add_noise(past, sigma_cond, self.cfg.sigma_offset_noise)
             sigma = sigma_distribution.sample(obs.size(0), obs.device)
             noisy = add_noise(next_obs, sigma, self.cfg.sigma_offset_noise)
             cs = self.conditioners(sigma)
-            output = self.model_output(noisy, past, act[:, i : n + i], cs)
+            output = self.model_output(noisy, past, act[:, i : n + i], cs, sigma_cond)
             target = (next_obs - cs.c_skip * noisy) / cs.c_out
             loss = loss + F.mse_loss(output[valid], target[valid])
             with torch.no_grad():

@@ -1,6 +1,7 @@
 """The Karras et al. (2022) sampler as DIAMOND runs it: Karras sigmas, Euler or Heun, optional churn.
 
-Works with any denoiser that has ``denoise(x, sigma, obs, act) -> denoised`` (Atari and CS:GO alike).
+Works with any denoiser that has ``denoise(x, sigma, obs, act, sigma_cond) -> denoised`` (Atari and CS:GO).
+``s_cond`` > 0 (CS:GO) re-noises the conditioning frames with that sigma before every network call.
 Random numbers are drawn in the same order as the published sampler, so seeded runs match it.
 """
 
@@ -8,6 +9,8 @@ import math
 
 import torch
 from torch import Tensor
+
+from worldmodels.diffusion.edm import add_noise
 
 
 def karras_sigmas(num_steps: int, sigma_min: float, sigma_max: float, rho: float, device=None) -> Tensor:
@@ -31,16 +34,17 @@ class DiffusionSampler:
         s_tmin: float = 0.0,
         s_tmax: float = math.inf,
         s_noise: float = 1.0,
+        s_cond: float = 0.0,
     ):
         if order not in (1, 2):
             raise ValueError(f"order must be 1 (Euler) or 2 (Heun), got {order}")
         self.denoiser = denoiser
         self.order = order
-        self.s_churn, self.s_tmin, self.s_tmax, self.s_noise = s_churn, s_tmin, s_tmax, s_noise
+        self.s_churn, self.s_tmin, self.s_tmax, self.s_noise, self.s_cond = s_churn, s_tmin, s_tmax, s_noise, s_cond
         self.sigmas = karras_sigmas(num_steps_denoising, sigma_min, sigma_max, rho)
 
     @torch.no_grad()
-    def sample(self, obs: Tensor, act: Tensor) -> tuple[Tensor, list[Tensor]]:
+    def sample(self, obs: Tensor, act: Tensor | None) -> tuple[Tensor, list[Tensor]]:
         """Next frame given past frames ``obs`` (b x t x c x h x w) and actions; also the trajectory.
 
         The initial noise has unit variance, not sigma_max: DIAMOND does this on purpose (it makes the
@@ -58,14 +62,18 @@ class DiffusionSampler:
             if gamma > 0:
                 eps = torch.randn_like(x) * self.s_noise
                 x = x + eps * (sigma_hat**2 - sigma**2) ** 0.5
-            denoised = self.denoiser.denoise(x, sigma, obs, act)
+            sigma_cond = None
+            if self.s_cond > 0:  # cumulative, as published: the frames get a little noisier at every step
+                sigma_cond = torch.full((b,), self.s_cond, device=obs.device)
+                obs = add_noise(obs, sigma_cond, sigma_offset_noise=0.0)
+            denoised = self.denoiser.denoise(x, sigma, obs, act, sigma_cond)
             d = (x - denoised) / sigma_hat
             dt = next_sigma - sigma_hat
             if self.order == 1 or next_sigma == 0:
                 x = x + d * dt  # Euler
             else:
                 x_2 = x + d * dt  # Heun: average the slopes at both ends
-                denoised_2 = self.denoiser.denoise(x_2, next_sigma.expand(b), obs, act)
+                denoised_2 = self.denoiser.denoise(x_2, next_sigma.expand(b), obs, act, sigma_cond)
                 d_2 = (x_2 - denoised_2) / next_sigma
                 x = x + (d + d_2) / 2 * dt
             trajectory.append(x)

@@ -70,7 +70,7 @@ class SelfAttention2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         b, c, h, w = x.shape
         x = self.norm(x)
-        qkv = self.qkv_proj(x).view(b, 3 * self.n_head, c // self.n_head, h * w).transpose(2, 3)
+        qkv = self.qkv_proj(x).view(b, 3 * self.n_head, c // self.n_head, h * w).transpose(2, 3).contiguous()
         q, k, v = qkv.chunk(3, dim=1)  # each b x heads x hw x head_dim
         att = F.softmax((q @ k.transpose(-2, -1)) / math.sqrt(k.size(-1)), dim=-1)
         y = att @ v

@@ -25,7 +25,7 @@ APP_HELP = [
     "e       one step (while paused)",
     "Enter   reset the episode",
     "p       screenshot (PNG)",
-    "r       start / stop recording (MP4)",
+    "{record_key:8}start / stop recording (MP4)",
     "Esc     quit (release the mouse first, if captured)",
 ]
 HEADER_ROWS = 4
@@ -41,6 +41,7 @@ class PlayOptions:
     out_dir: Path = Path("data/play")  # screenshots and recordings
     record_to: Path | None = None  # record from the first frame to this file
     headless: bool = False
+    fullscreen: bool = False
 
 
 class PlayApp:
@@ -60,7 +61,7 @@ class PlayApp:
         self.single_step = False
         self.show_help = False
         self.running = True
-        self.held: set[str] = set()
+        self.held: dict[str, None] = {}  # an ordered set: press order matters to some games
         self.mouse_rel = [0.0, 0.0]
         self.mouse_buttons = [False, False, False]
         self.mouse_captured = False
@@ -82,7 +83,8 @@ class PlayApp:
         self.frame_size = (width, round(width * h / w))
         self.header_height = (HEADER_ROWS * LINE_HEIGHT + 8) if self.options.header else 0
         pygame.display.set_caption(self.backend.title)
-        return pygame.display.set_mode((self.frame_size[0], self.frame_size[1] + self.header_height))
+        flags = pygame.FULLSCREEN | pygame.SCALED if self.options.fullscreen and not self.options.headless else 0
+        return pygame.display.set_mode((self.frame_size[0], self.frame_size[1] + self.header_height), flags)
 
     def _capture_mouse(self, on: bool) -> None:
         self.mouse_captured = on
@@ -111,7 +113,7 @@ class PlayApp:
     def run(self, max_frames: int | None = None) -> None:
         """Loop until quit, or for ``max_frames`` steps."""
         if self.policy is None:
-            print("\n".join(["Controls:", *APP_HELP, *self.backend.help_lines()]))
+            print("\n".join(["Controls:", *self.app_help(), *self.backend.help_lines()]))
         try:
             while self.tick():
                 if max_frames is not None and self.num_steps >= max_frames:
@@ -127,7 +129,8 @@ class PlayApp:
         if self.policy is not None:
             action = self.policy(self.rng)
         else:
-            action = self.backend.action(InputState(frozenset(self.held), *self.mouse_rel, tuple(self.mouse_buttons)))
+            inputs = InputState(frozenset(self.held), *self.mouse_rel, tuple(self.mouse_buttons), tuple(self.held))
+            action = self.backend.action(inputs)
         self.mouse_rel = [0.0, 0.0]
         start = time.perf_counter()
         result = self.backend.step(action)
@@ -149,7 +152,7 @@ class PlayApp:
             elif event.type == pygame.KEYDOWN:
                 self._on_keydown(pygame.key.name(event.key))
             elif event.type == pygame.KEYUP:
-                self.held.discard(pygame.key.name(event.key))
+                self.held.pop(pygame.key.name(event.key), None)
             elif event.type == pygame.MOUSEMOTION and self.mouse_captured:
                 self.mouse_rel[0] += event.rel[0]
                 self.mouse_rel[1] += event.rel[1]
@@ -179,12 +182,15 @@ class PlayApp:
             self._reset()
         elif key == "p":
             self.screenshot()
-        elif key == "r":
+        elif key == self.backend.record_key:
             self.toggle_recording()
         else:
-            self.held.add(key)
+            self.held[key] = None
             if self.backend.on_key(key):
                 self._reset()
+
+    def app_help(self) -> list[str]:
+        return [line.format(record_key=self.backend.record_key) for line in APP_HELP]
 
     # ----- outputs ------------------------------------------------------------------------
     def screen_array(self) -> np.ndarray:
@@ -267,7 +273,7 @@ class PlayApp:
             self._draw_lines(lines, (8 + c * column_width, 4))
 
     def _draw_help(self) -> None:
-        lines = ["Keys (h to close)", *APP_HELP, "", *self.backend.help_lines()]
+        lines = ["Keys (h to close)", *self.app_help(), "", *self.backend.help_lines()]
         overlay = pygame.Surface(self.screen.get_size(), pygame.SRCALPHA)
         overlay.fill((0, 0, 0, 190))
         self.screen.blit(overlay, (0, 0))

@@ -17,6 +17,7 @@ class InputState:
     mouse_dx: float = 0.0
     mouse_dy: float = 0.0
     mouse_buttons: tuple[bool, bool, bool] = (False, False, False)
+    pressed_order: tuple[str, ...] = ()  # the held keys, oldest press first (some games care)
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Backend(ABC):
     title = "worldmodels"
     fps = 15.0  # target frames per second when the backend is faster than real time
     uses_mouse = False  # capture the mouse and report relative motion
+    record_key = "r"  # start / stop recording; a game that needs "r" itself picks another
 
     @abstractmethod
     def reset(self) -> np.ndarray:

@@ -11,6 +11,7 @@ def add_play_arguments(parser: argparse.ArgumentParser, default_fps: float | Non
     group.add_argument("--size", type=int, default=None, help="display width of the frame in pixels")
     group.add_argument("--fps", type=float, default=default_fps, help="target frames per second")
     group.add_argument("--no-header", action="store_true", help="hide the HUD above the frame")
+    group.add_argument("--fullscreen", action="store_true", help="fill the screen (windowed by default)")
     group.add_argument("--out-dir", type=Path, default=Path("data/play"), help="screenshots and recordings")
     group.add_argument("--headless", action="store_true", help="no window: play --frames steps into --out")
     group.add_argument("--frames", type=int, default=100, help="steps to play with --headless")
@@ -38,6 +39,7 @@ def run_play(backend: Backend, args: argparse.Namespace, policy=None) -> None:
         out_dir=args.out_dir,
         record_to=args.out if args.headless else None,
         headless=args.headless,
+        fullscreen=args.fullscreen,
     )
     if args.headless and policy is None:
         policy = backend.scripted_action

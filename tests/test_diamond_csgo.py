@@ -1,0 +1,146 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from csgo_fixtures import TINY, fixed_inputs, tiny_agent, write_csgo_folder
+
+from worldmodels.core.errors import UserError
+from worldmodels.core.video import read_frames
+from worldmodels.diamond.csgo import PRESETS, CSGOAgent, CSGOConfig, CSGOWorldModel, load_csgo_agent, load_spawns
+from worldmodels.diamond.csgo_actions import MOUSE_X_BINS, MOUSE_Y_BINS, NUM_ACTIONS, CSGOAction
+from worldmodels.diamond.csgo_play import CSGOBackend
+from worldmodels.diffusion.karras import DiffusionSampler
+from worldmodels.play.backend import InputState
+
+GOLDEN = json.loads((Path(__file__).parent / "data" / "csgo_golden.json").read_text())
+LISTING = Path(__file__).resolve().parents[2] / "shared" / "reference" / "diamond_state_dict_csgo.txt"
+
+
+def levels(x: torch.Tensor) -> float:
+    return ((x + 1) * 127.5).round().sum().item()
+
+
+def test_published_sizes():
+    with torch.device("meta"):
+        agent = CSGOAgent(CSGOConfig())
+    assert sum(p.numel() for p in agent.denoiser.parameters()) == 330_489_219
+    assert sum(p.numel() for p in agent.upsampler.parameters()) == 51_149_187
+    state = agent.state_dict()
+    assert len(state) == 573
+    assert state["denoiser.inner_model.noise_cond_emb.weight"].shape == (1, 1024)  # the extra buffer
+    assert state["upsampler.inner_model.conv_in.weight"].shape == (64, 9, 3, 3)
+
+
+@pytest.mark.skipif(not LISTING.exists(), reason="../shared/reference is not checked out beside the repo")
+def test_names_and_shapes_match_the_published_listing():
+    expected = {}
+    for line in LISTING.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, shape = line.split()
+            expected[name] = tuple(int(s) for s in shape.strip("[]").split(","))
+    with torch.device("meta"):
+        ours = {k: tuple(v.shape) for k, v in CSGOAgent(CSGOConfig()).state_dict().items()}
+    assert ours == expected
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_two_stage_sampling_equals_the_published_implementation(preset):
+    agent = tiny_agent()
+    obs, act, full = fixed_inputs()
+    torch.manual_seed(3)
+    next_obs, _ = DiffusionSampler(agent.denoiser, **PRESETS[preset]["next_obs"]).sample(obs, act)
+    low = F.interpolate(next_obs, scale_factor=5, mode="bicubic")
+    upsampled, _ = DiffusionSampler(agent.upsampler, **PRESETS[preset]["upsampling"]).sample(
+        torch.cat((full, low[:, None]), 1), None
+    )
+    golden = GOLDEN[preset]
+    assert next_obs.shape == (1, 3, 30, 56) and upsampled.shape == (1, 3, 150, 280)
+    assert abs(levels(next_obs) - golden["next_obs_levels_sum"]) <= 4
+    assert abs(levels(upsampled) - golden["full_res_levels_sum"]) <= 16
+    assert torch.allclose(upsampled[0, :, :2, :2].flatten(), torch.tensor(golden["full_res_corner"]), atol=1e-5)
+
+
+def test_folder_round_trip_and_world_model_determinism(tmp_path):
+    agent = tiny_agent()
+    folder = write_csgo_folder(tmp_path, agent)
+    loaded = load_csgo_agent(folder)
+    assert loaded.cfg == TINY  # read back from the Hydra-style csgo.yaml
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in agent.state_dict().items())
+    spawns = load_spawns(folder)
+    assert len(spawns) == 2 and spawns[0].low_res.shape == (6, 3, 30, 56) and spawns[0].info["start"] == 0
+    frames = []
+    for _ in range(2):
+        wm = CSGOWorldModel(loaded, "fast")
+        wm.reset(spawns[0])
+        torch.manual_seed(7)
+        frames.append(torch.stack([wm.step(spawns[0].next_act[i].float())[0] for i in range(2)]))
+    assert frames[0].shape == (2, 3, 150, 280) and torch.equal(frames[0], frames[1])
+
+
+def test_missing_files_are_clear_errors(tmp_path):
+    folder = write_csgo_folder(tmp_path, tiny_agent())
+    (folder / "spawn" / "1" / "act.npy").unlink()
+    with pytest.raises(UserError, match=r"spawn/1: spawn folder is missing act.npy"):
+        load_spawns(folder)
+    with pytest.raises(UserError, match="not a CS:GO folder"):
+        from worldmodels.diamond.csgo import csgo_folder
+
+        csgo_folder(tmp_path)
+    state = tiny_agent().state_dict()
+    del state["upsampler.inner_model.noise_cond_emb.weight"]
+    torch.save(state, folder / "model" / "csgo.pt")
+    with pytest.raises(UserError, match=r"\[upsampler\].*1 missing: inner_model.noise_cond_emb.weight"):
+        load_csgo_agent(folder)
+
+
+def multi_hot(keys=(), l=False, r=False, x=0, y=0) -> torch.Tensor:
+    order = ["w", "a", "s", "d", "space", "left ctrl", "left shift", "1", "2", "3", "r"]
+    v = torch.zeros(NUM_ACTIONS)
+    for k in keys:
+        v[order.index(k)] = 1
+    v[11], v[12] = float(l), float(r)
+    v[13 + MOUSE_X_BINS.index(x)] = 1
+    v[13 + 23 + MOUSE_Y_BINS.index(y)] = 1
+    return v
+
+
+def test_action_encoder():
+    assert NUM_ACTIONS == 51
+    a = CSGOAction.from_input(("w", "space", "1"), 27.0, -7.0, True, False)
+    assert torch.equal(a.encode(), multi_hot(("w", "space", "1"), l=True, x=30, y=-10))  # snapped to bins
+    b = CSGOAction.from_input(("s", "w", "d", "a", "2", "3"), 5000.0, 5000.0, False, True)
+    assert torch.equal(b.encode(), multi_hot(("s", "d", "2"), r=True, x=1000, y=200))  # later opposite keys dropped
+    c = CSGOAction.from_input(("left", "up", "down"), 100.0, 100.0, False, False)
+    assert torch.equal(c.encode(), multi_hot((), x=-60, y=-50))  # arrows override the mouse
+    assert CSGOAction.decode(a.encode()).encode().equal(a.encode())
+
+
+def test_backend_human_and_replay(tmp_path):
+    folder = write_csgo_folder(tmp_path, tiny_agent())
+    backend = CSGOBackend(CSGOWorldModel(load_csgo_agent(folder)), load_spawns(folder), mouse_multiplier=10)
+    assert backend.reset().shape == (150, 280, 3)
+    action = backend.action(InputState(frozenset({"w"}), 3.0, 0.0, (False, False, False), ("w",)))
+    assert action.mouse_x == 30 and action.keys == ["w"]
+    step = backend.step(action)
+    assert step.frame.shape == (150, 280, 3) and step.info["keys"] == "up"
+    assert backend.on_key("m") and not backend.human
+    backend.reset()
+    assert backend.spawn_index == 0  # m restarts the same spawn
+    steps = [backend.step(backend.action(InputState())) for _ in range(4)]
+    assert steps[-1].done and not steps[0].done  # replay ends with the recorded actions
+    assert backend.reset() is not None and backend.spawn_index == 1  # Enter / reset: the next spawn
+
+
+def test_headless_cli_replays_spawn_actions(tmp_path):
+    folder = write_csgo_folder(tmp_path, tiny_agent())
+    cmd = [str(Path(sys.executable).parent / "diamond-play"), "--game", "csgo", "--csgo-dir", str(folder)]
+    cmd += ["--headless", "--frames", "3", "--out", "csgo.mp4", "--size-multiplier", "1"]
+    run = subprocess.run(cmd, cwd=tmp_path, env=os.environ | {"SDL_VIDEODRIVER": "dummy"}, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    video = read_frames(tmp_path / "csgo.mp4")
+    assert video.shape[0] == 3 and video.shape[-1] == 280

@@ -1,0 +1,217 @@
+"""DIAMOND's Counter-Strike: GO world model (branch ``csgo``): a next-frame denoiser at 30x56 and an
+upsampler to 150x280, started from recorded "spawn" points, driven by 51-dim keyboard + mouse actions.
+
+Published files (hub repo ``eloialonso/diamond``, folder ``csgo/``, or a local folder with that layout):
+``model/csgo.pt`` (flat state dict, prefixes ``denoiser.`` and ``upsampler.``), ``config/agent/csgo.yaml``
+and ``spawn/<k>/{low_res,full_res,act,next_act}.npy`` + ``info.json``.
+"""
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from torch import Tensor, nn
+
+from worldmodels.core.checkpoints import load_strict, load_tensors, with_prefix
+from worldmodels.core.errors import UserError
+from worldmodels.diamond.agent import HUB_REPO
+from worldmodels.diamond.denoiser import Denoiser, DenoiserConfig
+from worldmodels.diamond.inner_model import InnerModelConfig
+from worldmodels.diamond.speed import precision_context
+from worldmodels.diffusion.karras import DiffusionSampler
+
+NUM_ACTIONS = 51
+UPSAMPLING_FACTOR = 5
+SPAWN_FILES = ("low_res.npy", "full_res.npy", "act.npy", "next_act.npy")
+
+# csgo:config/world_model_env/{fast,higher_quality}.yaml
+PRESETS = {
+    "fast": {
+        "next_obs": dict(num_steps_denoising=1, sigma_min=2e-3, sigma_max=5.0, rho=7, order=1, s_cond=0.005),
+        "upsampling": dict(
+            num_steps_denoising=1, sigma_min=1, sigma_max=5.0, rho=7, order=2, s_churn=10.0, s_tmin=1, s_tmax=5,
+            s_noise=0.9,
+        ),
+    },
+    "higher_quality": {
+        "next_obs": dict(num_steps_denoising=3, sigma_min=2e-3, sigma_max=5.0, rho=7, order=1, s_cond=0.005),
+        "upsampling": dict(
+            num_steps_denoising=10, sigma_min=1, sigma_max=5.0, rho=7, order=1, s_churn=10.0, s_tmin=1, s_tmax=5,
+            s_noise=0.9,
+        ),
+    },
+}  # fmt: skip
+
+
+def _denoiser_default() -> DenoiserConfig:
+    inner = InnerModelConfig(
+        cond_channels=2048, channels=[128, 256, 512, 1024], attn_depths=[0, 0, 1, 1], num_actions=NUM_ACTIONS,
+        noise_cond_emb=True,
+    )  # fmt: skip
+    return DenoiserConfig(inner, sigma_offset_noise=0.1, noise_previous_obs=True)
+
+
+def _upsampler_default() -> DenoiserConfig:
+    inner = InnerModelConfig(
+        num_steps_conditioning=1, cond_channels=2048, channels=[64, 64, 128, 256], attn_depths=[0, 0, 0, 1],
+        noise_cond_emb=True, is_upsampler=True,
+    )  # fmt: skip
+    return DenoiserConfig(inner, sigma_offset_noise=0.1, upsampling_factor=UPSAMPLING_FACTOR)
+
+
+@dataclass
+class CSGOConfig:
+    denoiser: DenoiserConfig = field(default_factory=_denoiser_default)
+    upsampler: DenoiserConfig = field(default_factory=_upsampler_default)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> "CSGOConfig":
+        """Our YAML or the published Hydra ``csgo.yaml`` (``_target_`` keys are ignored)."""
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+            default = cls()
+            return cls(*(_denoiser_from(data.get(k) or {}, getattr(default, k)) for k in ("denoiser", "upsampler")))
+        except (OSError, yaml.YAMLError, TypeError, AttributeError) as e:
+            raise UserError(f"{path}: not a readable CS:GO agent config ({e})") from None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _denoiser_from(values: dict, default: DenoiserConfig) -> DenoiserConfig:
+    def known(kind, d: dict) -> dict:
+        names = {f.name for f in dataclasses.fields(kind)}
+        return {k: v for k, v in d.items() if k in names}
+
+    inner = dataclasses.replace(default.inner_model, **known(InnerModelConfig, values.get("inner_model") or {}))
+    top = known(DenoiserConfig, {k: v for k, v in values.items() if k != "inner_model"})
+    return dataclasses.replace(default, inner_model=inner, **top)
+
+
+class CSGOAgent(nn.Module):
+    def __init__(self, cfg: CSGOConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.denoiser = Denoiser(cfg.denoiser)
+        self.upsampler = Denoiser(cfg.upsampler)
+
+    @property
+    def device(self) -> torch.device:
+        return self.denoiser.device
+
+
+def csgo_folder(folder: str | os.PathLike | None = None, offline: bool = False) -> Path:
+    """A local ``csgo/`` folder: the one given, or the hub's, downloaded once into the hub cache."""
+    if folder is not None:
+        path = Path(folder)
+        if not (path / "model" / "csgo.pt").is_file():
+            raise UserError(f"{path}: not a CS:GO folder (expected model/csgo.pt and spawn/<k>/ inside)")
+        return path
+    import huggingface_hub
+    from huggingface_hub import errors as hf_errors
+
+    from worldmodels.core.hub import endpoint_reachable
+
+    try:
+        local = huggingface_hub.snapshot_download(
+            HUB_REPO, allow_patterns=["csgo/*"], local_files_only=offline or not endpoint_reachable()
+        )
+    except (hf_errors.LocalEntryNotFoundError, hf_errors.HfHubHTTPError, OSError) as e:
+        raise UserError(
+            f"the CS:GO files of hub repo {HUB_REPO} are not available ({type(e).__name__}); on a connected "
+            f"machine run `hf download {HUB_REPO} --include 'csgo/*' --local-dir DIR` and pass --csgo-dir DIR/csgo"
+        ) from None
+    return csgo_folder(Path(local) / "csgo")
+
+
+def load_csgo_agent(folder: str | os.PathLike, device="cpu") -> CSGOAgent:
+    """The two CS:GO models from a ``csgo/`` folder, loaded strictly."""
+    folder = Path(folder)
+    config_path = folder / "config" / "agent" / "csgo.yaml"
+    cfg = CSGOConfig.from_yaml(config_path) if config_path.is_file() else CSGOConfig()
+    path = folder / "model" / "csgo.pt"
+    tensors = load_tensors(path)
+    if not any(k.startswith("upsampler.") for k in tensors):
+        raise UserError(f"{path}: not a DIAMOND CS:GO checkpoint (no upsampler.* tensors)")
+    agent = CSGOAgent(cfg)
+    for name in ("denoiser", "upsampler"):
+        load_strict(getattr(agent, name), with_prefix(tensors, name), f"{path} [{name}]")
+    return agent.to(device).eval()
+
+
+@dataclass
+class Spawn:
+    """A recorded start: past frames at both resolutions, their actions, and the actions that followed."""
+
+    low_res: Tensor  # t 3 30 56 in [-1, 1]
+    full_res: Tensor  # t 3 150 280
+    act: Tensor  # t 51 multi-hot
+    next_act: Tensor  # n 51, replayed when nobody plays
+    info: dict
+
+
+def load_spawns(folder: Path) -> list[Spawn]:
+    root = folder / "spawn"
+    dirs = (
+        sorted((d for d in root.iterdir() if d.is_dir()), key=lambda d: (len(d.name), d.name)) if root.is_dir() else []
+    )
+    if not dirs:
+        raise UserError(f"{root}: no spawn folders (spawn/<k>/ with {', '.join(SPAWN_FILES)})")
+    spawns = []
+    for d in dirs:
+        missing = [f for f in SPAWN_FILES if not (d / f).is_file()]
+        if missing:
+            raise UserError(f"{d}: spawn folder is missing {', '.join(missing)}")
+        frames = {f: torch.from_numpy(np.load(d / f)) for f in SPAWN_FILES}
+        info = json.loads((d / "info.json").read_text()) if (d / "info.json").is_file() else {}
+        to_model = lambda x: x.float().div(255).mul(2).sub(1)  # noqa: E731
+        spawns.append(
+            Spawn(to_model(frames["low_res.npy"]), to_model(frames["full_res.npy"]), frames["act.npy"].long(),
+                  frames["next_act.npy"].long(), info)
+        )  # fmt: skip
+    return spawns
+
+
+class CSGOWorldModel:
+    """One imagined game: the next low-res frame from the denoiser, then the upsampler's full-res frame."""
+
+    def __init__(self, agent: CSGOAgent, preset: str = "fast", half: bool = False):
+        if preset not in PRESETS:
+            raise UserError(f"--preset {preset}: one of {', '.join(PRESETS)}")
+        self.agent, self.half = agent, half
+        self.sampler_next_obs = DiffusionSampler(agent.denoiser, **PRESETS[preset]["next_obs"])
+        self.sampler_upsampling = DiffusionSampler(agent.upsampler, **PRESETS[preset]["upsampling"])
+
+    @property
+    def device(self) -> torch.device:
+        return self.agent.device
+
+    def reset(self, spawn: Spawn) -> Tensor:
+        """Start from a spawn; returns its last full-resolution frame (3 150 280)."""
+        d = self.device
+        self.obs, self.full_res = spawn.low_res[None].to(d), spawn.full_res[None].to(d)
+        self.act = spawn.act[None].to(d)
+        return self.full_res[0, -1]
+
+    @torch.no_grad()
+    def step(self, action: Tensor) -> tuple[Tensor, Tensor]:
+        """Apply a 51-dim multi-hot action; returns the new full-res (3 150 280) and low-res frames."""
+        n = self.agent.cfg.denoiser.inner_model.num_steps_conditioning
+        n_up = self.agent.cfg.upsampler.inner_model.num_steps_conditioning
+        self.act[:, -1] = action.to(self.device)
+        with precision_context(self.device, self.half):
+            next_obs, _ = self.sampler_next_obs.sample(self.obs[:, -n:], self.act[:, -n:])
+            low_res = F.interpolate(next_obs.float(), scale_factor=UPSAMPLING_FACTOR, mode="bicubic")
+            cond = torch.cat((self.full_res[:, -n_up:], low_res[:, None]), 1)
+            full, _ = self.sampler_upsampling.sample(cond, None)
+        next_obs, full = next_obs.float(), full.float()
+        self.obs = torch.cat((self.obs[:, 1:], next_obs[:, None]), 1)
+        self.full_res = torch.cat((self.full_res[:, 1:], full[:, None]), 1)
+        self.act = torch.cat((self.act[:, 1:], torch.zeros_like(self.act[:, :1])), 1)
+        return full[0], next_obs[0]
