@@ -15,12 +15,12 @@ import yaml
 from torch import nn
 
 from worldmodels.core.checkpoints import load_strict, load_tensors, save_tensors, with_prefix
+from worldmodels.core.config import known_fields
 from worldmodels.core.errors import UserError
 from worldmodels.core.files import atomic_path
 from worldmodels.core.hub import HubFile, download, resolve
 from worldmodels.diamond.actor_critic import ActorCritic, ActorCriticConfig
 from worldmodels.diamond.denoiser import Denoiser, DenoiserConfig
-from worldmodels.diamond.inner_model import InnerModelConfig
 from worldmodels.diamond.rew_end_model import RewEndModel, RewEndModelConfig
 
 HUB_REPO = "eloialonso/diamond"
@@ -60,17 +60,12 @@ class AgentConfig:
         """From our own YAML, or the published Hydra ``config/agent/default.yaml`` (``_target_`` and
         ``${...}`` interpolations are ignored; image channels and size come from the denoiser and env)."""
 
-        def fields_of(kind, values: dict) -> dict:
-            names = {f.name for f in dataclasses.fields(kind)}
-            return {k: v for k, v in (values or {}).items() if k in names and not str(v).startswith("${")}
-
-        den = dict(d.get("denoiser") or {})
-        inner = InnerModelConfig(**fields_of(InnerModelConfig, den.pop("inner_model", {})))
-        img = {"img_channels": inner.img_channels, "img_size": img_size}
+        denoiser = DenoiserConfig().updated(d.get("denoiser"))
+        img = {"img_channels": denoiser.inner_model.img_channels, "img_size": img_size}
         return cls(
-            DenoiserConfig(inner_model=inner, **fields_of(DenoiserConfig, den)),
-            RewEndModelConfig(**(img | fields_of(RewEndModelConfig, d.get("rew_end_model")))),
-            ActorCriticConfig(**(img | fields_of(ActorCriticConfig, d.get("actor_critic")))),
+            denoiser,
+            RewEndModelConfig(**(img | known_fields(RewEndModelConfig, d.get("rew_end_model")))),
+            ActorCriticConfig(**(img | known_fields(ActorCriticConfig, d.get("actor_critic")))),
         )
 
     def save_yaml(self, path: str | os.PathLike) -> Path:

@@ -76,22 +76,12 @@ class CSGOConfig:
         try:
             data = yaml.safe_load(Path(path).read_text()) or {}
             default = cls()
-            return cls(*(_denoiser_from(data.get(k) or {}, getattr(default, k)) for k in ("denoiser", "upsampler")))
+            return cls(*(getattr(default, k).updated(data.get(k)) for k in ("denoiser", "upsampler")))
         except (OSError, yaml.YAMLError, TypeError, AttributeError) as e:
             raise UserError(f"{path}: not a readable CS:GO agent config ({e})") from None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-def _denoiser_from(values: dict, default: DenoiserConfig) -> DenoiserConfig:
-    def known(kind, d: dict) -> dict:
-        names = {f.name for f in dataclasses.fields(kind)}
-        return {k: v for k, v in d.items() if k in names}
-
-    inner = dataclasses.replace(default.inner_model, **known(InnerModelConfig, values.get("inner_model") or {}))
-    top = known(DenoiserConfig, {k: v for k, v in values.items() if k != "inner_model"})
-    return dataclasses.replace(default, inner_model=inner, **top)
 
 
 class CSGOAgent(nn.Module):

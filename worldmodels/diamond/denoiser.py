@@ -1,11 +1,13 @@
 """DIAMOND's EDM denoiser: predicts the next frame from a noisy version of it, past frames and actions."""
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from worldmodels.core.config import known_fields
 from worldmodels.diamond.inner_model import InnerModel, InnerModelConfig
 from worldmodels.diffusion.edm import Conditioners, SigmaDistribution, add_noise, conditioners, quantize
 
@@ -17,6 +19,12 @@ class DenoiserConfig:
     sigma_offset_noise: float = 0.3
     noise_previous_obs: bool = False  # CS:GO: noise the conditioning frames in training (and a bit when sampling)
     upsampling_factor: int | None = None  # CS:GO upsampler
+
+    def updated(self, values: dict | None) -> "DenoiserConfig":
+        """This config with the fields (and ``inner_model`` fields) that ``values`` sets, e.g. from a YAML."""
+        values = dict(values or {})
+        inner = dataclasses.replace(self.inner_model, **known_fields(InnerModelConfig, values.pop("inner_model", None)))
+        return dataclasses.replace(self, inner_model=inner, **known_fields(DenoiserConfig, values))
 
 
 class Denoiser(nn.Module):

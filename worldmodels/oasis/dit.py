@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from worldmodels.nn.mlp import Mlp
 from worldmodels.nn.rotary import RotaryEmbedding, angles, apply_rotary, axial_angles, lang_freqs, pixel_freqs
 
 
@@ -66,16 +67,6 @@ class TimestepEmbedder(nn.Module):
         freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
         args = t[..., None].float() * freqs
         return self.mlp(torch.cat([torch.cos(args), torch.sin(args)], dim=-1))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
 
 
 class Attention(nn.Module):
@@ -129,10 +120,10 @@ class DiTBlock(nn.Module):
         super().__init__()
         hidden = int(dim * mlp_ratio)
         self.s_attn = SpatialAttention(dim, heads, spatial_rope)
-        self.s_mlp = Mlp(dim, hidden)
+        self.s_mlp = Mlp(dim, hidden, gelu_approximate="tanh")
         self.s_adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
         self.t_attn = TemporalAttention(dim, heads, temporal_rope)
-        self.t_mlp = Mlp(dim, hidden)
+        self.t_mlp = Mlp(dim, hidden, gelu_approximate="tanh")
         self.t_adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
     @staticmethod

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from worldmodels.nn.mlp import Mlp
 from worldmodels.nn.rotary import apply_rotary, axial_angles, pixel_freqs
 
 LATENT_SCALE = 0.07843137255  # Oasis multiplies VAE means by this (= 20/255) before the DiT
@@ -52,16 +53,6 @@ class Attention(nn.Module):
         q, k = apply_rotary(self.rotary_freqs, q), apply_rotary(self.rotary_freqs, k)
         y = F.scaled_dot_product_attention(q, k, v)
         return self.proj(y.transpose(1, 2).reshape(b, n, d))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
 
 
 class Block(nn.Module):
