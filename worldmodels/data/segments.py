@@ -1,7 +1,11 @@
-"""Random fixed-length windows of episodes, padded where they cross an episode's start or end.
+"""Random fixed-length windows of episodes, sampled as DIAMOND samples them (``src/data/batch_sampler.py``).
 
-Padding frames are zeros with ``mask`` False; the frame right after the last step is the episode's
-``final_obs`` (so a model can learn what the last step led to) but, being no step, is masked too.
+Episodes are drawn in proportion to their length, or, with ``sample_weights`` (e.g. [0.1, 0.1, 0.1, 0.7]),
+by age groups: the episodes are split into as many groups as weights, oldest first, so recent experience
+is sampled more. A time step is drawn uniformly in the episode and a window placed around it: ending at
+most ``length - 1`` steps after it (left padding only), or, with ``beyond_end``, starting up to
+``length - 1`` steps before it (padding on either side). Padding has ``mask`` False; the frame
+right after an episode's last step is its ``final_obs`` (no step, so masked, but ``frame`` is True).
 """
 
 import numpy as np
@@ -10,41 +14,53 @@ from worldmodels.core.errors import UserError
 from worldmodels.data.episodes import EpisodeDataset
 
 
+def episode_weights(lengths: np.ndarray, sample_weights: list[float] | None) -> np.ndarray:
+    n = len(lengths)
+    if sample_weights is None or n < len(sample_weights):
+        return lengths / lengths.sum()
+    k = len(sample_weights)
+    sizes = [n // k + (n % k) * (i == k - 1) for i in range(k)]  # the newest group takes the remainder
+    weights = np.array([w / s for w, s in zip(sample_weights, sizes) for _ in range(s)])
+    return weights / weights.sum()
+
+
 def sample_segments(
     dataset: EpisodeDataset,
     rng: np.random.Generator,
     batch: int,
     length: int,
-    min_start_offset: int = 0,
-    max_end_offset: int = 0,
+    sample_weights: list[float] | None = None,
+    beyond_end: bool = False,
 ) -> dict[str, np.ndarray]:
-    """``batch`` windows of ``length`` steps.
-
-    Starts are drawn uniformly from ``[min_start_offset, T - length + max_end_offset]`` of a random
-    episode (chosen in proportion to how many starts it offers): a negative ``min_start_offset`` allows
-    left padding, a positive ``max_end_offset`` lets windows run past the end. Returns uint8 ``obs``
-    (b x length x H x W x 3), ``act``, ``rew``, ``end`` (b x length) and boolean ``mask`` (real steps).
-    """
+    """uint8 ``obs`` (b x length x H x W x 3), ``act``, ``rew``, ``end`` (b x length), boolean ``mask`` (real
+    steps) and ``frame`` (real frames: the steps plus a final frame)."""
     episodes = [dataset[i] for i in range(len(dataset))]
-    num_starts = np.array([max(0, len(e) - length + max_end_offset - min_start_offset + 1) for e in episodes])
-    if num_starts.sum() == 0:
-        raise UserError(f"{dataset.root}: no episode is long enough for {length}-step segments")
-    picks = rng.choice(len(episodes), size=batch, p=num_starts / num_starts.sum())
+    if not episodes:
+        raise UserError(f"{dataset.root}: no episodes to sample from")
+    lengths = np.array([len(e) for e in episodes])
+    ids = rng.choice(len(episodes), size=batch, p=episode_weights(lengths, sample_weights))
+    t = rng.integers(0, lengths[ids])
+    if beyond_end:
+        starts = t - rng.integers(0, length, batch)
+    else:
+        starts = np.minimum(lengths[ids], t + 1 + rng.integers(0, length, batch)) - length
     h, w, c = episodes[0].obs.shape[1:]
-    obs = np.zeros((batch, length, h, w, c), np.uint8)
-    act = np.zeros((batch, length), np.int64)
-    rew = np.zeros((batch, length), np.float32)
-    end = np.zeros((batch, length), np.uint8)
-    mask = np.zeros((batch, length), bool)
-    for b, i in enumerate(picks):
+    out = {
+        "obs": np.zeros((batch, length, h, w, c), np.uint8),
+        "act": np.zeros((batch, length), np.int64),
+        "rew": np.zeros((batch, length), np.float32),
+        "end": np.zeros((batch, length), np.uint8),
+        "mask": np.zeros((batch, length), bool),
+        "frame": np.zeros((batch, length), bool),
+    }
+    for b, (i, start) in enumerate(zip(ids, starts)):
         episode = episodes[i]
-        start = min_start_offset + int(rng.integers(num_starts[i]))
         lo, hi = max(start, 0), min(start + length, len(episode))
-        obs[b, lo - start : hi - start] = episode.obs[lo:hi]
-        act[b, lo - start : hi - start] = episode.act[lo:hi]
-        rew[b, lo - start : hi - start] = episode.rew[lo:hi]
-        end[b, lo - start : hi - start] = episode.end[lo:hi]
-        mask[b, lo - start : hi - start] = True
-        if hi - start < length and hi == len(episode):
-            obs[b, hi - start] = episode.final_obs
-    return {"obs": obs, "act": act, "rew": rew, "end": end, "mask": mask}
+        for key in ("obs", "act", "rew", "end"):
+            out[key][b, lo - start : hi - start] = getattr(episode, key)[lo:hi]
+        out["mask"][b, lo - start : hi - start] = True
+        out["frame"][b, lo - start : hi - start] = True
+        if hi - start < length:
+            out["obs"][b, hi - start] = episode.final_obs
+            out["frame"][b, hi - start] = True
+    return out

@@ -19,6 +19,13 @@ def to_model(frames: np.ndarray, device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(frames)).to(device).movedim(-1, -3).float().div(127.5).sub(1)
 
 
+def segments_to_model(segments: dict[str, np.ndarray], device) -> dict[str, torch.Tensor]:
+    """Sampled segments as model tensors; padding frames are 0 in model space (gray), as DIAMOND pads."""
+    batch = {k: torch.from_numpy(v).to(device) for k, v in segments.items() if k != "obs"}
+    batch["obs"] = to_model(segments["obs"], device) * batch["frame"][:, :, None, None, None]
+    return batch
+
+
 class Policy:
     """The actor-critic acting on single frames with its LSTM state; samples actions like the original."""
 

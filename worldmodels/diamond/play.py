@@ -9,7 +9,7 @@ import torch
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.agent import Agent
-from worldmodels.diamond.collect import Collector, Policy, to_model
+from worldmodels.diamond.collect import Collector, Policy, segments_to_model, to_model
 from worldmodels.diamond.speed import precision_context
 from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.karras import DiffusionSampler
@@ -66,8 +66,8 @@ class DiamondBackend(Backend):
         self.half = half
 
     def _initial_conditions(self, n: int):
-        segments = sample_segments(self.start_dataset, self.rng, n, self.n)
-        return to_model(segments["obs"], self.device), torch.from_numpy(segments["act"]).to(self.device)
+        batch = segments_to_model(sample_segments(self.start_dataset, self.rng, n, self.n), self.device)
+        return batch["obs"], batch["act"]
 
     # ----- Backend interface ---------------------------------------------------------------
     def reset(self) -> np.ndarray:

@@ -7,6 +7,7 @@ and the actor-critic (the last one inside the world model), evaluate every few e
 exactly: optimisers, schedules, the game in progress and every random number generator.
 """
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from worldmodels.data.episodes import EpisodeDataset
 from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.actor_critic import ActorCriticLossConfig
 from worldmodels.diamond.agent import Agent, AgentConfig
-from worldmodels.diamond.collect import Collector, to_model
+from worldmodels.diamond.collect import Collector, segments_to_model, to_model
 from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.edm import SigmaDistribution
 from worldmodels.diffusion.karras import DiffusionSampler
@@ -48,12 +49,18 @@ class ComponentConfig:
     steps_per_epoch: int = 400
     batch_size: int = 32
     start_after_epochs: int = 0
+    sample_weights: list[float] | None = field(default_factory=lambda: [0.1, 0.1, 0.1, 0.7])  # oldest..newest
     optim: OptimConfig = field(default_factory=OptimConfig)
 
 
 @dataclass
 class CollectConfig:
-    steps_first_epoch: int = 5_000
+    """The first epoch collects ``first_epoch_min`` steps, then keeps going ``steps_per_epoch`` at a time until
+    the rarer reward classes add up to ``first_epoch_threshold_rew`` or ``first_epoch_max`` steps are in."""
+
+    first_epoch_min: int = 5_000
+    first_epoch_max: int = 10_000
+    first_epoch_threshold_rew: int = 10
     steps_per_epoch: int = 100
     num_steps_total: int = 100_000  # Atari 100k
     epsilon: float = 0.01
@@ -166,13 +173,9 @@ class Trainer:
     def run_epoch(self) -> dict[str, float]:
         cfg, metrics = self.cfg, {}
         first = self.epoch == 1
-        to_collect = cfg.collect.steps_first_epoch if first else cfg.collect.steps_per_epoch
-        to_collect = min(to_collect, cfg.collect.num_steps_total - self.num_steps_collected)
-        if to_collect > 0:
-            returns = self.collector.collect(to_collect, f"epoch {self.epoch}: collect")
-            self.num_steps_collected += to_collect
-            if returns:
-                metrics["collect/return"] = float(np.mean(returns))
+        returns = self._collect_first_epoch() if first else self._collect(cfg.collect.steps_per_epoch)
+        if returns:
+            metrics["collect/return"] = float(np.mean(returns))
         if len(self.dataset) == 0:
             return metrics  # no finished episode yet: nothing to learn from
         for name in COMPONENTS:
@@ -189,6 +192,27 @@ class Trainer:
             metrics["eval/return"] = self.evaluate()
         return metrics
 
+    def _collect(self, steps: int) -> list[float]:
+        steps = min(steps, self.cfg.collect.num_steps_total - self.num_steps_collected)
+        if steps <= 0:
+            return []
+        self.num_steps_collected += steps
+        return self.collector.collect(steps, f"epoch {self.epoch}: collect")
+
+    def _collect_first_epoch(self) -> list[float]:
+        """Enough experience to start: rewards must not be all of one kind (DIAMOND's initial collect)."""
+        c = self.cfg.collect
+        returns = self._collect(c.first_epoch_min)
+        while self.num_steps_collected < c.first_epoch_max:
+            counts = np.unique(
+                np.sign(np.concatenate([self.dataset[i].rew for i in range(len(self.dataset))] or [[0]])),
+                return_counts=True,
+            )[1]
+            if counts.sum() - counts.max() >= c.first_epoch_threshold_rew:
+                break
+            returns += self._collect(c.steps_per_epoch)
+        return returns
+
     def _train_step(self, name: str) -> float:
         module, optimizer = getattr(self.agent, name), self.optimizers[name]
         module.train()
@@ -203,28 +227,26 @@ class Trainer:
         return loss.item()
 
     # ----- the three losses ------------------------------------------------------------------------
-    def _batch(self, batch_size: int, length: int, min_start_offset: int, max_end_offset: int) -> dict:
-        segments = sample_segments(self.dataset, self.rng, batch_size, length, min_start_offset, max_end_offset)
-        device = self.fabric.device
-        batch = {k: torch.from_numpy(v).to(device) for k, v in segments.items() if k != "obs"}
-        batch["obs"] = to_model(segments["obs"], device)
-        return batch
+    def _batch(self, component: ComponentConfig, length: int, beyond_end: bool = False) -> dict:
+        segments = sample_segments(
+            self.dataset, self.rng, component.batch_size, length, component.sample_weights, beyond_end
+        )
+        return segments_to_model(segments, self.fabric.device)
 
     def _denoiser_loss(self) -> torch.Tensor:
-        batch = self._batch(self.cfg.denoiser.batch_size, self.n + 1, -self.n, 0)
-        obs = batch["obs"] * batch["mask"][:, :, None, None, None]  # padded frames are 0 in model space
-        return self.agent.denoiser.loss(obs, batch["act"], batch["mask"], self.cfg.sigma_distribution)
+        batch = self._batch(self.cfg.denoiser, self.n + 1)
+        return self.agent.denoiser.loss(batch["obs"], batch["act"], batch["mask"], self.cfg.sigma_distribution)
 
     def _rew_end_model_loss(self) -> torch.Tensor:
         length = self.cfg.imagination_horizon + self.n
-        batch = self._batch(self.cfg.rew_end_model.batch_size, length + 1, 0, length)
+        batch = self._batch(self.cfg.rew_end_model, length + 1, beyond_end=True)
         mask = batch["mask"][:, :-1]
         act, rew, end = (batch[k][:, :-1] for k in ("act", "rew", "end"))
         return self.agent.rew_end_model.loss(batch["obs"], act, rew, end, mask)
 
     def _initial_conditions(self, n: int):
-        segments = sample_segments(self.dataset, self.rng, n, self.n)
-        return to_model(segments["obs"], self.fabric.device), torch.from_numpy(segments["act"]).to(self.fabric.device)
+        batch = self._batch(dataclasses.replace(self.cfg.actor_critic, batch_size=n), self.n)
+        return batch["obs"], batch["act"]
 
     def _actor_critic_loss(self) -> torch.Tensor:
         """A ``backup_every``-step imagined rollout, then REINFORCE with lambda-returns (``env_loop.py``)."""
