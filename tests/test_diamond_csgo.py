@@ -140,7 +140,9 @@ def test_headless_cli_replays_spawn_actions(tmp_path):
     folder = write_csgo_folder(tmp_path, tiny_agent())
     cmd = [str(Path(sys.executable).parent / "diamond-play"), "--game", "csgo", "--csgo-dir", str(folder)]
     cmd += ["--headless", "--frames", "3", "--out", "csgo.mp4", "--size-multiplier", "1"]
-    run = subprocess.run(cmd, cwd=tmp_path, env=os.environ | {"SDL_VIDEODRIVER": "dummy"}, capture_output=True, text=True)
+    run = subprocess.run(
+        cmd, cwd=tmp_path, env=os.environ | {"SDL_VIDEODRIVER": "dummy"}, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     video = read_frames(tmp_path / "csgo.mp4")
     assert video.shape[0] == 3 and video.shape[-1] == 280
