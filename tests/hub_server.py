@@ -1,10 +1,12 @@
 """A tiny stand-in for the Hugging Face Hub on 127.0.0.1, serving files in the hub's URL layout.
 
 It answers HEAD and GET on ``/<owner>/<repo>/resolve/<revision>/<path>`` with the headers the real
-``huggingface_hub`` client reads (ETag, X-Repo-Commit, Content-Length), and counts GETs per file.
+``huggingface_hub`` client reads (ETag, X-Repo-Commit, Content-Length), and counts GETs per file; and the
+two API calls ``snapshot_download`` makes: repo info and the recursive file tree.
 """
 
 import hashlib
+import json
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,10 +72,32 @@ class FakeHub:
                     hub.gets[key] += 1
                     self.wfile.write(body)
 
+            def _api(self) -> bool:
+                parts = self.path.split("?")[0].strip("/").split("/")
+                if len(parts) < 6 or parts[:2] != ["api", "models"]:
+                    return False
+                repo_id, kind = f"{parts[2]}/{parts[3]}", parts[4]
+                files = {k[len(repo_id) + 1 :]: v for k, v in hub.files.items() if k.startswith(repo_id + "/")}
+                if kind == "revision":
+                    body = {"id": repo_id, "sha": COMMIT, "siblings": [{"rfilename": f} for f in sorted(files)]}
+                else:  # tree, recursive
+                    body = [
+                        {"type": "file", "path": f, "size": len(v), "oid": hashlib.sha1(v).hexdigest()}
+                        for f, v in sorted(files.items())
+                    ]
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return True
+
             def do_HEAD(self):
                 self._answer(with_body=False)
 
             def do_GET(self):
-                self._answer(with_body=True)
+                if not self._api():
+                    self._answer(with_body=True)
 
         return Handler

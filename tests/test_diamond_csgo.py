@@ -146,3 +146,34 @@ def test_headless_cli_replays_spawn_actions(tmp_path):
     assert run.returncode == 0, run.stderr
     video = read_frames(tmp_path / "csgo.mp4")
     assert video.shape[0] == 3 and video.shape[-1] == 280
+
+
+def test_hub_download_of_the_csgo_folder(tmp_path):
+    from hub_server import FakeHub
+
+    folder = write_csgo_folder(tmp_path / "published", tiny_agent(), num_spawns=1)
+    files = {
+        f"eloialonso/diamond/{p.relative_to(folder.parent)}": p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+    files["eloialonso/diamond/atari_100k/models/Pong.pt"] = b"not downloaded: outside csgo/"
+    code = (
+        "from worldmodels.core.errors import cli_entry\n"
+        "from worldmodels.diamond.csgo import csgo_folder, load_spawns\n"
+        "cli_entry(lambda: print(csgo_folder(), len(load_spawns(csgo_folder()))))()\n"
+    )
+    with FakeHub(files) as hub:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+        env |= {"HF_ENDPOINT": hub.endpoint, "HF_HOME": str(tmp_path / "hf")}
+        run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    path, count = run.stdout.split()
+    assert path.endswith("csgo") and count == "1"
+    assert Path(path, "model", "csgo.pt").read_bytes() == (folder / "model" / "csgo.pt").read_bytes()
+    assert hub.gets.get("eloialonso/diamond/atari_100k/models/Pong.pt", 0) == 0
+    offline = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env | {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty")},
+        capture_output=True,
+        text=True,
+    )  # noqa: E501
+    assert offline.returncode == 2 and "--include 'csgo/*'" in offline.stderr
