@@ -98,12 +98,12 @@ def test_missing_files_are_clear_errors(tmp_path):
         load_csgo_agent(folder)
 
 
-def multi_hot(keys=(), l=False, r=False, x=0, y=0) -> torch.Tensor:
+def multi_hot(keys=(), left=False, right=False, x=0, y=0) -> torch.Tensor:
     order = ["w", "a", "s", "d", "space", "left ctrl", "left shift", "1", "2", "3", "r"]
     v = torch.zeros(NUM_ACTIONS)
     for k in keys:
         v[order.index(k)] = 1
-    v[11], v[12] = float(l), float(r)
+    v[11], v[12] = float(left), float(right)
     v[13 + MOUSE_X_BINS.index(x)] = 1
     v[13 + 23 + MOUSE_Y_BINS.index(y)] = 1
     return v
@@ -112,9 +112,9 @@ def multi_hot(keys=(), l=False, r=False, x=0, y=0) -> torch.Tensor:
 def test_action_encoder():
     assert NUM_ACTIONS == 51
     a = CSGOAction.from_input(("w", "space", "1"), 27.0, -7.0, True, False)
-    assert torch.equal(a.encode(), multi_hot(("w", "space", "1"), l=True, x=30, y=-10))  # snapped to bins
+    assert torch.equal(a.encode(), multi_hot(("w", "space", "1"), left=True, x=30, y=-10))  # snapped to bins
     b = CSGOAction.from_input(("s", "w", "d", "a", "2", "3"), 5000.0, 5000.0, False, True)
-    assert torch.equal(b.encode(), multi_hot(("s", "d", "2"), r=True, x=1000, y=200))  # later opposite keys dropped
+    assert torch.equal(b.encode(), multi_hot(("s", "d", "2"), right=True, x=1000, y=200))  # later opposite keys dropped
     c = CSGOAction.from_input(("left", "up", "down"), 100.0, 100.0, False, False)
     assert torch.equal(c.encode(), multi_hot((), x=-60, y=-50))  # arrows override the mouse
     assert CSGOAction.decode(a.encode()).encode().equal(a.encode())
