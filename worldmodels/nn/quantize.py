@@ -41,7 +41,8 @@ class VectorQuantizer(nn.Module):
         dead = torch.nonzero(self.steps_unused >= self.dead_after).flatten()
         if len(dead):
             flat = z.detach().reshape(-1, z.shape[-1])
-            self.codebook.weight[dead] = flat[torch.randint(len(flat), (len(dead),), device=flat.device)]
+            # .data: this forward already saved the weight for backward; dead codes get no gradient anyway
+            self.codebook.weight.data[dead] = flat[torch.randint(len(flat), (len(dead),), device=flat.device)]
             self.steps_unused[dead] = 0
 
     @torch.no_grad()
