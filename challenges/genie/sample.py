@@ -101,3 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {args.num_episodes} episodes ({num_frames} frames) to {source}")
     if args.preview:
         print(f"previews (MP4, {FPS} fps) in {preview}")
+
+
+if __name__ == "__main__":
+    main()

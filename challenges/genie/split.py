@@ -93,3 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         build_split(source.parent / name, [files[i] for i in sorted(order[lo:hi])])
     summary = ", ".join(f"{name} {count}" for name, count in zip(SPLITS, counts))
     print(f"split {len(files)} episodes from {source}: {summary} (in {source.parent}/{{train,val,test}})")
+
+
+if __name__ == "__main__":
+    main()

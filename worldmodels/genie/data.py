@@ -1,0 +1,119 @@
+"""Clips of procgen episodes for Genie: windows of consecutive frames, as float video in [-1, 1].
+
+genie-sample stores episodes and genie-split links them into ``<root>/<game>/train|val|test`` (one
+``episode_XXXXXX.npz`` each, see worldmodels.data.episodes). Every episode is cut into back-to-back tiles
+of ``clip_length`` frames, one dataset item per tile, so long episodes weigh more. Training shifts each
+tile by a random offset so that every frame can start a clip; validation and test keep the tiles fixed,
+so every evaluation sees the same clips.
+"""
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import torch
+from lightning.pytorch import LightningDataModule
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from worldmodels.core.errors import UserError
+from worldmodels.data.episodes import Episode, EpisodeDataset
+from worldmodels.envs.procgen import resolve_game
+
+
+def to_video(frames: np.ndarray) -> Tensor:
+    """uint8 t h w c -> float t c h w in [-1, 1], the convention of all Genie code."""
+    return torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+@functools.lru_cache(maxsize=64)  # per worker; a 1000-step episode is 12 MB of frames once decompressed
+def load_episode(path: Path) -> Episode:
+    return Episode.load(path)
+
+
+def episode_length(path: Path) -> int:
+    """Steps in an episode file, reading only its small action array."""
+    try:
+        with np.load(path) as data:
+            return len(data["act"])
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"{path}: not a readable episode file ({e})") from None
+
+
+class ClipDataset(Dataset):
+    """Item i: (video t c h w float in [-1, 1], true actions t long); action k is taken at frame k."""
+
+    def __init__(self, folder: str | Path, clip_length: int, random_offsets: bool):
+        self.folder, self.clip_length, self.random_offsets = Path(folder), clip_length, random_offsets
+        self.paths = EpisodeDataset(self.folder).paths
+        self.lengths = [episode_length(path) for path in self.paths]
+        self.tiles = [(e, k * clip_length) for e, n in enumerate(self.lengths) for k in range(n // clip_length)]
+        if not self.tiles:
+            raise UserError(
+                f"{self.folder}: no episode has {clip_length} frames; sample longer ones (genie-sample --timeout) "
+                "or lower --data.clip_length"
+            )
+
+    def __len__(self) -> int:
+        return len(self.tiles)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        episode, start = self.tiles[index]
+        if self.random_offsets:
+            last_start = self.lengths[episode] - self.clip_length
+            start = min(start + int(torch.randint(self.clip_length, ())), last_start)
+        data = load_episode(self.paths[episode])
+        window = slice(start, start + self.clip_length)
+        return to_video(data.obs[window]), torch.from_numpy(data.act[window])
+
+
+class GenieDataModule(LightningDataModule):
+    """Clips from ``<root>/<env_name>/{train,val,test}`` as written by genie-sample then genie-split."""
+
+    def __init__(
+        self,
+        root: str = "data",
+        env_name: str = "coinrun",
+        clip_length: int = 16,
+        batch_size: int = 48,
+        num_workers: int = 0,
+    ):
+        super().__init__()
+        self.root, self.game = Path(root), resolve_game(env_name)
+        self.clip_length, self.batch_size, self.num_workers = clip_length, batch_size, num_workers
+        self.datasets: dict[str, ClipDataset] = {}
+
+    def split(self, name: str) -> ClipDataset:
+        folder = self.root / self.game / name
+        if not any(folder.glob("episode_*.npz")):
+            state = "has no episode files (episode_*.npz)" if folder.is_dir() else "not found"
+            raise UserError(
+                f"{folder}: {state}; create it with genie-sample --env_name {self.game} --root {self.root} "
+                f"then genie-split --env_name {self.game} --root {self.root}"
+            )
+        return ClipDataset(folder, self.clip_length, random_offsets=name == "train")
+
+    def setup(self, stage: str) -> None:
+        names = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}.get(stage, ())
+        for name in names:
+            if name not in self.datasets:
+                self.datasets[name] = self.split(name)
+
+    def loader(self, name: str) -> DataLoader:
+        return DataLoader(
+            self.datasets[name],
+            batch_size=self.batch_size,
+            shuffle=name == "train",
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self.loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        return self.loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self.loader("test")
