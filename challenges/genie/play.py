@@ -1,0 +1,114 @@
+"""genie-play: play a trained Genie from one image, choosing latent actions live or from a list.
+
+  genie-play --checkpoint G.ckpt --image frame.png --output out.mp4 --actions 0,3,3,5   # a 5-frame video
+  genie-play --checkpoint G.ckpt --output out.mp4            # first frame of a test episode, 15 random actions
+  genie-play --checkpoint G.ckpt                             # the play window: hold 1-8 to choose the action
+  genie-play --checkpoint G.ckpt --headless --frames 100 --out run.mp4   # random latent actions, no window
+
+The tokenizer stored in the genie checkpoint is used unless --tokenizer_checkpoint replaces it.
+"""
+
+import argparse
+from pathlib import Path
+
+from worldmodels.core.errors import UserError, cli_entry
+from worldmodels.play.cli import add_play_arguments, parse_play_args, run_play
+
+DEFAULT_NUM_ACTIONS = 15  # without --actions: 16 frames, the paper's sequence length
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genie-play", description=__doc__.splitlines()[0])
+    group = parser.add_argument_group("model")
+    group.add_argument("--checkpoint", type=Path, required=True, help="a .ckpt from genie fit")
+    group.add_argument(
+        "--tokenizer_checkpoint", type=Path, help="a .ckpt from genie-tokenizer (default: the stored one)"
+    )
+    group.add_argument("--image", type=Path, help="PNG/JPEG prompt, resized (default: a test-split frame)")
+    group.add_argument("--root", type=Path, default=Path("data"), help="data folder for the default prompt")
+    group.add_argument("--env_name", default="coinrun", help="procgen game of the default prompt (default: coinrun)")
+    group.add_argument("--steps", type=int, default=25, help="MaskGIT steps per frame (default: 25, as the paper)")
+    group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature; 0 = greedy")
+    group.add_argument("--default_action", type=int, default=0, help="latent action while no number key is held")
+    group.add_argument("--seed", type=int, default=0, help="sampling (and random --actions) seed")
+    group.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    group = parser.add_argument_group("video file")
+    group.add_argument("--output", type=Path, help="write the video here (MP4/GIF) instead of opening the window")
+    group.add_argument("--actions", help=f"latent action ids, e.g. 0,3,3,5 (default: {DEFAULT_NUM_ACTIONS} random)")
+    add_play_arguments(parser, default_fps=10)
+    return parser
+
+
+def parse_actions(text: str) -> list[int]:
+    try:
+        actions = [int(a) for a in text.split(",")]
+    except ValueError:
+        raise UserError(f"--actions {text!r}: expected comma-separated latent action ids such as 0,3,3,5") from None
+    if any(a < 0 for a in actions):
+        raise UserError(f"--actions {text!r}: latent action ids are not negative")
+    return actions
+
+
+def check_action(flag: str, action: int, num_actions: int) -> None:
+    if not 0 <= action < num_actions:
+        raise UserError(f"{flag} {action}: this model has {num_actions} latent actions (0-{num_actions - 1})")
+
+
+def first_test_frame(root: Path, env_name: str):
+    """Frame 0 of the first test episode as 3 x h x w in [-1, 1]."""
+    from worldmodels.genie.data import GenieDataModule, load_episode, to_video
+
+    paths = GenieDataModule(str(root), env_name, clip_length=1).split("test").paths
+    return to_video(load_episode(paths[0]).obs[:1])[0]
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> None:
+    args = parse_play_args(build_parser(), argv)
+    if args.steps < 1:
+        raise UserError(f"--steps {args.steps}: must be at least 1")
+    if args.temperature < 0:
+        raise UserError(f"--temperature {args.temperature}: must not be negative")
+    actions = parse_actions(args.actions) if args.actions else None
+    if args.image is not None and not args.image.is_file():
+        raise UserError(f"--image {args.image}: file not found")
+
+    import torch
+
+    from worldmodels.core.device import pick_device
+    from worldmodels.genie.generate import GenieWorld, generate_video, load_prompt
+    from worldmodels.genie.genie_module import load_genie
+
+    device = pick_device(args.device)
+    tokenizer, _, dynamics = load_genie(args.checkpoint, args.tokenizer_checkpoint)
+    tokenizer, dynamics = tokenizer.to(device), dynamics.to(device)
+    num_actions = dynamics.cfg.num_actions
+    for action in actions or []:
+        check_action("--actions", action, num_actions)
+    check_action("--default_action", args.default_action, num_actions)
+    size = tokenizer.cfg.image_size
+    first = load_prompt(args.image, size) if args.image else first_test_frame(args.root, args.env_name)
+    first = first.to(device)
+    generator = torch.Generator(device).manual_seed(args.seed)
+
+    if args.output is None:
+        from worldmodels.genie.play import GenieBackend
+
+        world = GenieWorld(tokenizer, dynamics, args.steps, args.temperature, generator)
+        run_play(GenieBackend(world, first, args.default_action), args)
+        return
+
+    from worldmodels.core.video import to_hwc_uint8, write_video
+
+    if actions is None:
+        actions = torch.randint(num_actions, (DEFAULT_NUM_ACTIONS,), generator=torch.Generator().manual_seed(args.seed))
+        actions = actions.tolist()
+    video = generate_video(
+        tokenizer, dynamics, first, torch.tensor(actions, device=device), args.steps, args.temperature, generator
+    )
+    path = write_video(args.output, to_hwc_uint8(video), fps=args.fps or 10)
+    print(f"wrote {path}: {len(video)} frames at {args.fps or 10:g} fps, latent actions {','.join(map(str, actions))}")
+
+
+if __name__ == "__main__":
+    main()

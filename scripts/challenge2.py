@@ -1,0 +1,99 @@
+"""Challenge 2 end to end: Genie on procgen CoinRun, from an empty folder to a played MP4.
+
+  python scripts/challenge2.py          # small models and data: a laptop CPU in about 15 minutes
+  python scripts/challenge2.py --gpu    # the full configs (the paper's CoinRun study) on one GPU: days
+
+Stages: genie-sample (skipped when the source folder already holds episodes), genie-split, genie-tokenizer
+fit, genie fit, genie-eval, genie-play. Each runs as its own command, printed before it starts, so any of
+them can be rerun by hand. Logs and checkpoints land in data/log/{tokenizer,genie}/version_N/.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+# Small: 60 episodes of at most 400 steps (about 20k frames, 10 s to sample). GPU: Appendix F of the paper,
+# 10k levels x 1000 steps of a random policy in hard mode.
+SAMPLE = {
+    "small": ["--num_envs", "8", "--num_episodes", "60", "--timeout", "400"],
+    "gpu": ["--num_envs", "64", "--num_episodes", "10000", "--num_levels", "10000", "--timeout", "1000"],
+}
+
+
+def run(stage: str, args: list[str], env: dict[str, str], timings: dict[str, float]) -> None:
+    command = [sys.executable, "-m", *args]
+    print(f"\n== {stage}: {' '.join(command[1:])}", flush=True)
+    start = time.perf_counter()
+    if subprocess.run(command, env=env).returncode != 0:
+        sys.exit(f"challenge2: stage {stage!r} failed (command above)")
+    timings[stage] = time.perf_counter() - start
+
+
+def newest_checkpoint(log_dir: Path) -> Path:
+    versions = [p for p in log_dir.glob("version_*") if p.name.removeprefix("version_").isdigit()]
+    newest = max(versions, key=lambda p: int(p.name.removeprefix("version_")))
+    return newest / "checkpoints" / "last.ckpt"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gpu", action="store_true", help="full configs on a GPU (default: small, CPU)")
+    parser.add_argument("--root", type=Path, help="data folder (default: data/small, or data with --gpu)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads per stage in the small run (default 1: on a busy "
+        "2-core machine two threads waiting for each other ran the tokenizer 8x slower)",
+    )
+    args = parser.parse_args()
+    size = "gpu" if args.gpu else "small"
+    root = args.root or Path("data" if args.gpu else "data/small")
+    configs = CONFIGS if args.gpu else CONFIGS / "small"
+    env = dict(os.environ) if args.gpu else {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    timings: dict[str, float] = {}
+    source = root / "coinrun" / "source"
+    if any(source.glob("episode_*.npz")):
+        print(f"== sample: reusing the episodes in {source}")
+    else:
+        run(
+            "sample",
+            ["challenges.genie.sample", "--env_name", "coinrun", "--root", str(root), *SAMPLE[size]],
+            env,
+            timings,
+        )
+    run("split", ["challenges.genie.split", "--env_name", "coinrun", "--root", str(root)], env, timings)
+    run(
+        "tokenizer",
+        ["challenges.genie.tokenizer", "fit", "-c", str(configs / "tokenize.yaml"), "--data.root", str(root)],
+        env,
+        timings,
+    )
+    tokenizer = newest_checkpoint(Path("data/log/tokenizer"))
+    genie_args = ["fit", "-c", str(configs / "genie.yaml"), "--data.root", str(root)]
+    run("genie", ["challenges.genie.genie", *genie_args, "--model.tokenizer_ckpt_path", str(tokenizer)], env, timings)
+    genie = newest_checkpoint(Path("data/log/genie"))
+    report, video = Path(f"data/challenge2_{size}_eval.json"), Path(f"data/challenge2_{size}.mp4")
+    model = ["--checkpoint", str(genie), "--root", str(root)]
+    clips = ["--num_clips", "1024" if args.gpu else "256"]  # ΔtPSNR is a small difference: average many clips
+    run("eval", ["challenges.genie.eval", *model, *clips, "--output", str(report)], env, timings)
+    run("play", ["challenges.genie.play", *model, "--output", str(video)], env, timings)
+
+    print("\n== challenge 2 done")
+    for stage, seconds in timings.items():
+        print(f"  {stage:<10}{seconds / 60:6.1f} min")
+    print(f"  {'total':<10}{sum(timings.values()) / 60:6.1f} min")
+    print(f"data:        {root}/coinrun/{{train,val,test}}")
+    print(f"tokenizer:   {tokenizer}")
+    print(f"genie:       {genie}  (logs: tensorboard --logdir {genie.parents[1]})")
+    print(f"evaluation:  {report}")
+    print(f"video:       {video}")
+    print(f"play it:     genie-play --checkpoint {genie} --root {root}")
+
+
+if __name__ == "__main__":
+    main()
