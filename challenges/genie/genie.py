@@ -13,36 +13,10 @@ working directory). Play a checkpoint with genie-play, measure it with genie-eva
 
 from lightning.pytorch.cli import ArgsType
 
-from challenges.genie.tokenizer import TokenizerCLI
 from worldmodels.core.errors import cli_entry
+from worldmodels.genie.cli import GenieCLI, trainer_defaults
 from worldmodels.genie.data import GenieDataModule
 from worldmodels.genie.genie_module import GenieModule
-
-LOG_DIR = "data/log/genie"
-TRAINER_DEFAULTS = {
-    "default_root_dir": LOG_DIR,
-    "logger": [
-        {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": LOG_DIR, "name": ""}},
-        {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {"save_dir": LOG_DIR, "name": ""}},
-    ],
-    # checkpoints/last.ckpt: the newest state (resume with --ckpt_path); checkpoints/best.ckpt: the lowest val loss.
-    "callbacks": [
-        {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": "link"}},
-        {
-            "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
-            "init_args": {"monitor": "val/loss", "mode": "min", "filename": "best"},
-        },
-        {"class_path": "lightning.pytorch.callbacks.LearningRateMonitor"},
-        {"class_path": "lightning.pytorch.callbacks.RichProgressBar"},
-    ],
-}
-
-
-class GenieCLI(TokenizerCLI):
-    """genie-tokenizer's CLI (one version_N folder shared by both loggers) with Genie's log folder."""
-
-    def add_arguments_to_parser(self, parser) -> None:
-        parser.set_defaults({f"trainer.{k}": v for k, v in TRAINER_DEFAULTS.items()})
 
 
 @cli_entry
@@ -53,6 +27,7 @@ def main(argv: ArgsType = None) -> None:
         args=argv,
         save_config_kwargs={"overwrite": True},
         parser_kwargs={"prog": "genie", "description": __doc__.splitlines()[0]},
+        trainer_settings=trainer_defaults("data/log/genie", monitor="val/loss", mode="min"),
     )
 
 

@@ -1,8 +1,8 @@
 """genie-sample: play procgen games in parallel and store every episode losslessly for Genie.
 
-Each episode becomes ``<root>/<game>/source/episode_XXXXXX.npz`` (uint8 64 x 64 x 3 frames plus the true
+Each episode becomes ``<root>/<game>/source/episode_<n>.npz`` (uint8 64 x 64 x 3 frames plus the true
 actions and rewards, see worldmodels.data.episodes); the true actions let us measure later how well the
-latent actions recover them. ``--preview`` adds ``<root>/<game>/preview/episode_XXXXXX.mp4``.
+latent actions recover them. ``--preview`` adds ``<root>/<game>/preview/episode_<n>.mp4``.
 """
 
 import argparse

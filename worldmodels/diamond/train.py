@@ -2,7 +2,7 @@
 
 Each epoch: collect real steps with the current policy, then train the denoiser, the reward/end model
 and the actor-critic (the last one inside the world model), evaluate every few epochs and checkpoint.
-``run_dir/checkpoints/agent_versions/agent_epoch_XXXXX.pt`` is the published agent layout (what
+``run_dir/checkpoints/agent_versions/agent_epoch_<epoch>.pt`` is the published agent layout (what
 ``diamond-play --checkpoint`` reads); ``run_dir/checkpoints/state.pt`` holds everything needed to resume
 exactly: optimisers, schedules, the game in progress and every random number generator.
 """

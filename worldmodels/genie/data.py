@@ -1,7 +1,7 @@
 """Clips of procgen episodes for Genie: windows of consecutive frames, as float video in [-1, 1].
 
 genie-sample stores episodes and genie-split links them into ``<root>/<game>/train|val|test`` (one
-``episode_XXXXXX.npz`` each, see worldmodels.data.episodes). Every episode is cut into back-to-back tiles
+``episode_<n>.npz`` each, see worldmodels.data.episodes). Every episode is cut into back-to-back tiles
 of ``clip_length`` frames, one dataset item per tile, so long episodes weigh more. Training shifts each
 tile by a random offset so that every frame can start a clip; validation and test keep the tiles fixed,
 so every evaluation sees the same clips.
