@@ -1,15 +1,20 @@
 """Challenge 2 end to end: Genie on procgen CoinRun, from an empty folder to a played MP4.
 
-  python scripts/challenge2.py          # small models and data: a laptop CPU in about 15 minutes
-  python scripts/challenge2.py --gpu    # the full configs (the paper's CoinRun study) on one GPU: days
+  python scripts/challenge2.py              # small models and data: a laptop CPU in about 15 minutes
+  python scripts/challenge2.py --gpu        # the full configs (the paper's CoinRun study) on one GPU: days
+  python scripts/challenge2.py --play-only  # just play the bundled model
 
-Stages: genie-sample (skipped when the source folder already holds episodes), genie-split, genie-tokenizer
-fit, genie fit, genie-eval, genie-play. Each runs as its own command, printed before it starts, so any of
-them can be rerun by hand. Logs and checkpoints land in data/log/{tokenizer,genie}/version_N/.
+First it plays the small CoinRun model bundled with the package (no Genie CoinRun weights are published,
+and it needs no network): in a window when there is a display (close it to go on), otherwise into
+data/challenge2_bundled.mp4. Then it trains your own. Stages: genie-sample (skipped when the source
+folder already holds episodes), genie-split, genie-tokenizer fit, genie fit, genie-eval, genie-play. Each
+runs as its own command, printed before it starts, so any of them can be rerun by hand. Logs and
+checkpoints land in data/log/{tokenizer,genie}/version_N/.
 """
 
 import argparse
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -33,6 +38,10 @@ def run(stage: str, args: list[str], env: dict[str, str], timings: dict[str, flo
     timings[stage] = time.perf_counter() - start
 
 
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or platform.system() == "Darwin"
+
+
 def newest_checkpoint(log_dir: Path) -> Path:
     versions = [p for p in log_dir.glob("version_*") if p.name.removeprefix("version_").isdigit()]
     newest = max(versions, key=lambda p: int(p.name.removeprefix("version_")))
@@ -50,12 +59,18 @@ def main() -> None:
         help="CPU threads per stage in the small run (default 1: on a busy "
         "2-core machine two threads waiting for each other ran the tokenizer 8x slower)",
     )
+    parser.add_argument("--play-only", action="store_true", help="play the bundled model, train nothing")
     args = parser.parse_args()
+    timings: dict[str, float] = {}
+    bundled = Path("data/challenge2_bundled.mp4")
+    where = [] if has_display() else ["--headless", "--frames", "100", "--out", str(bundled)]
+    run("bundled", ["challenges.genie.play", "--pretrained", *where], dict(os.environ), timings)
+    if args.play_only:
+        return
     size = "gpu" if args.gpu else "small"
     root = args.root or Path("data" if args.gpu else "data/small")
     configs = CONFIGS if args.gpu else CONFIGS / "small"
     env = dict(os.environ) if args.gpu else {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-    timings: dict[str, float] = {}
     source = root / "coinrun" / "source"
     if any(source.glob("episode_*.npz")):
         print(f"== sample: reusing the episodes in {source}")

@@ -18,7 +18,9 @@ from challenges.genie import tokenizer as tokenizer_cli
 from worldmodels.core.video import read_video
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.genie.generate import GenieWorld
-from worldmodels.genie.genie_module import GenieModule, load_genie
+from worldmodels.core.checkpoints import save_tensors
+from worldmodels.core.errors import UserError
+from worldmodels.genie.genie_module import GenieModule, export_genie, load_genie
 from worldmodels.genie.metrics import normalized_mutual_information
 from worldmodels.genie.play import GenieBackend
 from worldmodels.genie.tokenizer_module import load_tokenizer
@@ -151,6 +153,22 @@ def test_play_writes_the_promised_mp4(run, tmp_path, capsys):
     args = ["--checkpoint", str(run["genie"]), "--tokenizer_checkpoint", str(run["tokenizer"]), "--root"]
     play_cli.main([*args, str(run["data"]), "--output", str(out), "--actions", "7", "--steps", "2"])
     assert read_video(out).shape[0] == 2
+
+
+def test_export_writes_a_float16_file_that_loads_and_plays(run, tmp_path, monkeypatch, capsys):
+    exported = export_genie(run["genie"], tmp_path / "genie.safetensors")
+    for original, loaded in zip(load_genie(run["genie"]), load_genie(exported)):
+        want, got = original.state_dict(), loaded.state_dict()
+        assert want.keys() == got.keys()
+        for name, tensor in want.items():
+            expected = tensor.half().to(tensor.dtype) if tensor.is_floating_point() else tensor
+            assert got[name].dtype == tensor.dtype and torch.equal(got[name], expected), name
+    monkeypatch.chdir(tmp_path)  # no ./data here: the prompt is the first frame of a fresh procgen level
+    play_cli.main(["--checkpoint", str(exported), "--output", "o.mp4", "--actions", "1", "--steps", "2"])
+    assert read_video(tmp_path / "o.mp4").shape == (2, 3, 64, 64)
+    save_tensors({"w": torch.zeros(1)}, tmp_path / "other.safetensors")
+    with pytest.raises(UserError, match="other.safetensors: not an exported genie model"):
+        load_genie(tmp_path / "other.safetensors")
 
 
 def test_play_rejects_bad_input_in_one_line(run, tmp_path, capsys):

@@ -9,10 +9,11 @@ import torch
 
 from challenges.genie import tokenizer as tokenizer_cli
 from worldmodels.core.errors import UserError
+from worldmodels.core.metrics import psnr
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.genie.data import ClipDataset, GenieDataModule, to_video
 from worldmodels.genie.tokenizer import TokenizerConfig, VideoTokenizer
-from worldmodels.genie.tokenizer_module import TokenizerModule, load_tokenizer, psnr, warmup_cosine
+from worldmodels.genie.tokenizer_module import TokenizerModule, load_tokenizer, warmup_cosine
 
 TINY_CONFIG = str(Path(__file__).parents[1] / "configs" / "tiny" / "tokenize.yaml")
 TINY = TokenizerConfig(dim=32, encoder_depth=1, decoder_depth=1, heads=2, latent_dim=8, num_codes=32, max_frames=4)

@@ -17,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--game", help="Atari 100k game, e.g. Breakout (asked for when missing), or csgo")
     source.add_argument("--checkpoint", help="a local agent checkpoint (.pt) or hf://owner/repo/path")
     source.add_argument("--config", help="agent config YAML (default: beside the checkpoint, else published)")
-    source.add_argument("--offline", action="store_true", help="use only files already in the hub cache")
+    source.add_argument(
+        "--offline", action="store_true", help="use only the hub cache; without the file, the bundled model (Breakout)"
+    )
     source.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     play = parser.add_argument_group("DIAMOND")
     play.add_argument("-n", "--num-steps-initial-collect", type=int, default=1000, help="real steps for WM starts")
@@ -89,8 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         name = Path(args.checkpoint).stem
     else:
         game = pick_game(args)
-        agent = load_agent(game, config=args.config, device=device, offline=args.offline)
-        name = game
+        agent, name = load_published_or_bundled(game, args, device)
     if args.cuda_graphs and device.type != "cuda":
         raise UserError("--cuda-graphs needs a CUDA device")
     speed_up(agent.denoiser, compile=args.compile, cuda_graphs=args.cuda_graphs)
@@ -108,6 +109,27 @@ def main(argv: list[str] | None = None) -> None:
         half=args.half,
     )
     run_play(backend, args)
+
+
+def load_published_or_bundled(game: str, args: argparse.Namespace, device):
+    """The published agent from the hub (or its cache); the bundled small one when the hub can't deliver it."""
+    from worldmodels.core.hub import HubUnavailable
+    from worldmodels.diamond.agent import hub_checkpoint, load_agent
+    from worldmodels.pretrained import DIAMOND_GAMES, model_card
+
+    try:
+        return load_agent(game, config=args.config, device=device, offline=args.offline), game
+    except HubUnavailable:
+        bundled = DIAMOND_GAMES.get(game)
+        if bundled is None:
+            raise
+    why = "--offline" if args.offline else "the hub is unreachable"
+    print(
+        f"{hub_checkpoint(game)}: not cached and {why}; playing the bundled small {game} model instead "
+        f"({bundled.name}, see {model_card(bundled)})",
+        flush=True,
+    )
+    return load_agent(bundled, device=device), bundled.stem
 
 
 def play_csgo(args: argparse.Namespace) -> None:

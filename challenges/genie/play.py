@@ -4,8 +4,10 @@
   genie-play --checkpoint G.ckpt --output out.mp4            # first frame of a test episode, 15 random actions
   genie-play --checkpoint G.ckpt                             # the play window: hold 1-8 to choose the action
   genie-play --checkpoint G.ckpt --headless --frames 100 --out run.mp4   # random latent actions, no window
+  genie-play --pretrained                                    # the small CoinRun model bundled with the package
 
-The tokenizer stored in the genie checkpoint is used unless --tokenizer_checkpoint replaces it.
+The tokenizer stored in the genie checkpoint is used unless --tokenizer_checkpoint replaces it. Without
+--image the prompt is the first frame of a test episode (under --root, or ./data), else of a fresh level.
 """
 
 import argparse
@@ -20,12 +22,21 @@ DEFAULT_NUM_ACTIONS = 15  # without --actions: 16 frames, the paper's sequence l
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genie-play", description=__doc__.splitlines()[0])
     group = parser.add_argument_group("model")
-    group.add_argument("--checkpoint", type=Path, required=True, help="a .ckpt from genie fit")
+    which = group.add_mutually_exclusive_group(required=True)
+    which.add_argument("--checkpoint", type=Path, help="a .ckpt from genie fit (or an exported .safetensors)")
+    which.add_argument(
+        "-p",
+        "--pretrained",
+        action="store_true",
+        help="the small CoinRun model bundled with the package (no Genie CoinRun weights are published)",
+    )
     group.add_argument(
         "--tokenizer_checkpoint", type=Path, help="a .ckpt from genie-tokenizer (default: the stored one)"
     )
     group.add_argument("--image", type=Path, help="PNG/JPEG prompt, resized (default: a test-split frame)")
-    group.add_argument("--root", type=Path, default=Path("data"), help="data folder for the default prompt")
+    group.add_argument(
+        "--root", type=Path, help="prompt from this data folder's test split (default: ./data's, else a fresh level)"
+    )
     group.add_argument("--env_name", default="coinrun", help="procgen game of the default prompt (default: coinrun)")
     group.add_argument("--steps", type=int, default=25, help="MaskGIT steps per frame (default: 25, as the paper)")
     group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature; 0 = greedy")
@@ -54,11 +65,16 @@ def check_action(flag: str, action: int, num_actions: int) -> None:
         raise UserError(f"{flag} {action}: this model has {num_actions} latent actions (0-{num_actions - 1})")
 
 
-def first_test_frame(root: Path, env_name: str):
-    """Frame 0 of the first test episode as 3 x h x w in [-1, 1]."""
+def default_prompt(root: Path | None, env_name: str, seed: int):
+    """Frame 0 of the first test episode under ``root`` (which must have one), or when no root is given under
+    ./data if it has one, else of a fresh procgen level: 3 x h x w in [-1, 1]."""
+    from worldmodels.data.episodes import EpisodeDataset
+    from worldmodels.envs.procgen import first_frame, resolve_game
     from worldmodels.genie.data import GenieDataModule, load_episode, to_video
 
-    paths = GenieDataModule(str(root), env_name, clip_length=1).split("test").paths
+    if root is None and len(EpisodeDataset(Path("data") / resolve_game(env_name) / "test")) == 0:
+        return to_video(first_frame(env_name, seed)[None])[0]
+    paths = GenieDataModule(str(root or "data"), env_name, clip_length=1).split("test").paths
     return to_video(load_episode(paths[0]).obs[:1])[0]
 
 
@@ -80,6 +96,11 @@ def main(argv: list[str] | None = None) -> None:
     from worldmodels.genie.genie_module import load_genie
 
     device = pick_device(args.device)
+    if args.pretrained:
+        from worldmodels.pretrained import GENIE_COINRUN, model_card
+
+        args.checkpoint = GENIE_COINRUN
+        print(f"playing the bundled small CoinRun model {GENIE_COINRUN.name} (see {model_card(GENIE_COINRUN)})")
     tokenizer, _, dynamics = load_genie(args.checkpoint, args.tokenizer_checkpoint)
     tokenizer, dynamics = tokenizer.to(device), dynamics.to(device)
     num_actions = dynamics.cfg.num_actions
@@ -87,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         check_action("--actions", action, num_actions)
     check_action("--default_action", args.default_action, num_actions)
     size = tokenizer.cfg.image_size
-    first = load_prompt(args.image, size) if args.image else first_test_frame(args.root, args.env_name)
+    first = load_prompt(args.image, size) if args.image else default_prompt(args.root, args.env_name, args.seed)
     first = first.to(device)
     generator = torch.Generator(device).manual_seed(args.seed)
 

@@ -20,6 +20,11 @@ from worldmodels.core.errors import UserError
 HF_PREFIX = "hf://"
 
 
+class HubUnavailable(UserError):
+    """The hub can't be reached (or ``offline`` was asked for) and the file is not in the cache: callers with a
+    bundled fallback catch this one, while a wrong repo or file name stays a plain ``UserError``."""
+
+
 @dataclass(frozen=True)
 class HubFile:
     repo_id: str
@@ -76,7 +81,9 @@ def download(file: HubFile, *, offline: bool = False) -> Path:
             local_files_only=offline,
         )
     except hf_errors.LocalEntryNotFoundError:
-        raise UserError(f"{file}: the hub is unreachable or offline and the file is not cached; {how_to}") from None
+        raise HubUnavailable(
+            f"{file}: the hub is unreachable or offline and the file is not cached; {how_to}"
+        ) from None
     except hf_errors.EntryNotFoundError:
         raise UserError(f"{file}: the hub repo {file.repo_id} has no file {file.filename}") from None
     except hf_errors.RevisionNotFoundError:
@@ -84,7 +91,7 @@ def download(file: HubFile, *, offline: bool = False) -> Path:
     except hf_errors.RepositoryNotFoundError:
         raise UserError(f"{file}: the hub repo {file.repo_id} does not exist or is private") from None
     except (hf_errors.HfHubHTTPError, OSError) as e:
-        raise UserError(f"{file}: download failed ({type(e).__name__}); {how_to}") from None
+        raise HubUnavailable(f"{file}: download failed ({type(e).__name__}); {how_to}") from None
     return Path(path)
 
 

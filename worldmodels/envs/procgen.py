@@ -142,3 +142,11 @@ def _episode(steps: list[tuple], end: bool, final_obs: np.ndarray) -> Episode:
     last, never = np.zeros(len(steps), np.uint8), np.zeros(len(steps), np.uint8)
     last[-1] = 1
     return Episode.from_steps(obs, act, rew, last if end else never, never if end else last, final_obs)
+
+
+def first_frame(game: str, seed: int = 0, distribution_mode: str = "hard") -> np.ndarray:
+    """The first frame (h x w x 3 uint8) of a level drawn with ``seed``: a prompt when no recorded data is at hand."""
+    env = _procgen().ProcgenGym3Env(
+        num=1, env_name=resolve_game(game), distribution_mode=distribution_mode, rand_seed=seed & 0x7FFFFFFF
+    )
+    return env.observe()[1]["rgb"][0]

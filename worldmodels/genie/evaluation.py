@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from worldmodels.core.metrics import psnr
 from worldmodels.data.episodes import EpisodeDataset
 from worldmodels.genie.data import ClipDataset, load_episode, to_video
 from worldmodels.genie.dynamics import DynamicsModel
@@ -22,7 +23,6 @@ from worldmodels.genie.latent_action import LatentActionModel
 from worldmodels.genie.maskgit import sample_next_frame
 from worldmodels.genie.metrics import normalized_mutual_information, ssim
 from worldmodels.genie.tokenizer import VideoTokenizer
-from worldmodels.genie.tokenizer_module import psnr
 
 HORIZON = 4  # the paper reports ΔtPSNR at t = 4
 

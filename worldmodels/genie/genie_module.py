@@ -8,8 +8,11 @@ the LAM's action codes. The codes are integers, so no gradient flows from the dy
 
 The frozen tokenizer rides along in the checkpoint, so a genie checkpoint plays and evaluates on its own;
 ``CONFIG_KEY`` holds the three models' configs so ``load_genie`` rebuilds them without Lightning.
+``export_genie`` turns a checkpoint into one float16 safetensors file (the bundled models' format), which
+``load_genie`` reads as well.
 """
 
+import json
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import torch
 from lightning.pytorch import LightningModule
 from torch import Tensor
 
-from worldmodels.core.checkpoints import load_strict, with_prefix
+from worldmodels.core.checkpoints import load_strict, load_tensors, read_metadata, save_tensors, with_prefix
 from worldmodels.core.errors import UserError
 from worldmodels.genie.dynamics import DynamicsConfig, DynamicsModel
 from worldmodels.genie.latent_action import LatentActionConfig, LatentActionModel
@@ -162,16 +165,30 @@ class GenieModule(LightningModule):
         }
 
 
-def read_checkpoint(path: Path) -> dict:
+def read_checkpoint(path: Path) -> tuple[dict, dict]:
+    """(configs, state dict) of a ``genie fit`` checkpoint or an ``export_genie`` safetensors file."""
     if not path.is_file():
         raise UserError(f"{path}: genie checkpoint not found; train one with genie fit -c configs/genie.yaml")
+    if path.suffix == ".safetensors":
+        configs = read_metadata(path).get(CONFIG_KEY)
+        if configs is None:
+            raise UserError(f"{path}: not an exported genie model (no {CONFIG_KEY!r} in its header)")
+        return json.loads(configs), load_tensors(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle, zip and EOF errors from a foreign or truncated file
         raise UserError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
     if not isinstance(checkpoint, dict) or CONFIG_KEY not in checkpoint or "state_dict" not in checkpoint:
         raise UserError(f"{path}: not a genie checkpoint (no {CONFIG_KEY!r}); pass a .ckpt from genie fit")
-    return checkpoint
+    return checkpoint[CONFIG_KEY], checkpoint["state_dict"]
+
+
+def export_genie(checkpoint: str | Path, output: str | Path, dtype: torch.dtype = torch.float16) -> Path:
+    """A ``genie fit`` checkpoint -> one safetensors file with the tokenizer, LAM and dynamics model (half the
+    size in float16, which is how the bundled model ships) and their configs in the header."""
+    configs, tensors = read_checkpoint(Path(checkpoint))
+    tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
+    return save_tensors(tensors, output, {CONFIG_KEY: json.dumps(configs)})
 
 
 def build(cls, config_cls, kwargs: dict, tensors: dict, path: Path):
@@ -184,11 +201,11 @@ def build(cls, config_cls, kwargs: dict, tensors: dict, path: Path):
 def load_genie(
     path: str | Path, tokenizer_path: str | Path | None = None
 ) -> tuple[VideoTokenizer, LatentActionModel, DynamicsModel]:
-    """(tokenizer, LAM, dynamics model) in eval mode on CPU from a ``genie fit`` checkpoint. The tokenizer is the
-    one stored in the checkpoint unless ``tokenizer_path`` (a genie-tokenizer checkpoint) replaces it."""
+    """(tokenizer, LAM, dynamics model) in eval mode on CPU from a ``genie fit`` checkpoint or an exported
+    ``.safetensors``, in float32. The tokenizer is the stored one unless ``tokenizer_path`` (a genie-tokenizer
+    checkpoint) replaces it."""
     path = Path(path)
-    checkpoint = read_checkpoint(path)
-    configs, tensors = checkpoint[CONFIG_KEY], checkpoint["state_dict"]
+    configs, tensors = read_checkpoint(path)
     lam = build(LatentActionModel, LatentActionConfig, configs["lam"], with_prefix(tensors, "lam"), path)
     dynamics = build(DynamicsModel, DynamicsConfig, configs["dynamics"], with_prefix(tensors, "dynamics"), path)
     if tokenizer_path is None:

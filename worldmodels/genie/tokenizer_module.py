@@ -18,16 +18,11 @@ from torch import Tensor
 
 from worldmodels.core.checkpoints import load_strict, with_prefix
 from worldmodels.core.errors import UserError
+from worldmodels.core.metrics import psnr
 from worldmodels.genie.tokenizer import TokenizerConfig, VideoTokenizer
 
 CONFIG_KEY = "genie_tokenizer_config"
 _DEFAULT = TokenizerConfig()
-
-
-def psnr(x: Tensor, y: Tensor) -> Tensor:
-    """Mean per-frame PSNR in dB of videos b t c h w in [-1, 1], measured on [0, 1] images."""
-    mse = ((x.float() - y.float()) / 2).pow(2).flatten(2).mean(-1)
-    return (-10 * torch.log10(mse.clamp_min(1e-10))).mean()
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float) -> float:

@@ -1,0 +1,63 @@
+"""Measure the bundled models on fresh real data, next to a randomly initialised model of the same shape.
+
+  python scripts/eval_pretrained.py                      # both families
+  python scripts/eval_pretrained.py --only genie --genie data/exported.safetensors
+
+These are the numbers in the model cards (worldmodels/pretrained/*.md) and the checks of
+tests/test_pretrained.py (worldmodels/pretrained/checks.py): fresh Breakout and CoinRun play with seed 1234.
+"""
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import torch
+
+from worldmodels.core.errors import cli_entry
+from worldmodels.pretrained import DIAMOND_BREAKOUT, GENIE_COINRUN
+
+
+def show(title: str, metrics: dict, bars: dict) -> None:
+    from worldmodels.pretrained.checks import failures
+
+    print(f"\n{title}")
+    for key, value in metrics.items():
+        print(f"  {key:<32} {value:8.3f}" if isinstance(value, float) else f"  {key:<32} {value}")
+    failed = failures(metrics, bars)
+    print("  checks: " + ("all cleared" if not failed else "FAILED " + "; ".join(failed)))
+
+
+def random_like(model: torch.nn.Module) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return type(model)(model.cfg).eval()
+
+
+@cli_entry
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=("diamond", "genie"))
+    parser.add_argument("--diamond", type=Path, default=DIAMOND_BREAKOUT, help="a Breakout agent .pt")
+    parser.add_argument("--genie", type=Path, default=GENIE_COINRUN, help="a genie .ckpt or .safetensors")
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    from worldmodels.pretrained import checks
+
+    if args.only in (None, "diamond"):
+        from worldmodels.diamond.agent import load_agent
+
+        agent = load_agent(args.diamond)
+        show(f"DIAMOND {args.diamond}", checks.diamond_metrics(agent), checks.DIAMOND_BARS)
+        show("DIAMOND, random initialisation", checks.diamond_metrics(random_like(agent)), checks.DIAMOND_BARS)
+    if args.only in (None, "genie"):
+        from worldmodels.genie.genie_module import load_genie
+
+        models = load_genie(args.genie)
+        with tempfile.TemporaryDirectory() as folder:
+            data = checks.fresh_coinrun(Path(folder))
+            show(f"Genie {args.genie}", checks.genie_metrics(*models, data), checks.GENIE_BARS)
+            randoms = [random_like(m) for m in models]
+            show("Genie, random initialisation", checks.genie_metrics(*randoms, data), checks.GENIE_BARS)
+
+
+if __name__ == "__main__":
+    main()
