@@ -15,11 +15,11 @@ from challenges.genie import eval as eval_cli
 from challenges.genie import genie as genie_cli
 from challenges.genie import play as play_cli
 from challenges.genie import tokenizer as tokenizer_cli
+from worldmodels.core.checkpoints import save_tensors
+from worldmodels.core.errors import UserError
 from worldmodels.core.video import read_video
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.genie.generate import GenieWorld
-from worldmodels.core.checkpoints import save_tensors
-from worldmodels.core.errors import UserError
 from worldmodels.genie.genie_module import GenieModule, export_genie, load_genie
 from worldmodels.genie.metrics import normalized_mutual_information
 from worldmodels.genie.play import GenieBackend

@@ -26,9 +26,9 @@ DIAMOND_BARS = {
     "one_step_gain": (0.0, "one-step PSNR minus copy-the-last-frame PSNR (dB)"),
     "action_gain": (0.0, "10-step rollout PSNR, recorded minus shuffled actions (dB)"),
 }
-GENIE_BARS = {
-    "tokenizer_psnr": (0.0, "tokenizer reconstruction PSNR (dB)"),
-    "delta_t_psnr": (0.0, "ΔtPSNR: frame-4 PSNR, inferred minus random latent actions (dB)"),
+GENIE_BARS = {  # measured 23.4 dB and +0.86 dB (+0.8 to +1.8 over four fresh seeds): genie_coinrun_small.md
+    "tokenizer_psnr": (21.0, "tokenizer reconstruction PSNR (dB)"),
+    "delta_t_psnr": (0.4, "ΔtPSNR: frame-4 PSNR, inferred minus random latent actions (dB)"),
 }
 
 
