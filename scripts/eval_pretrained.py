@@ -27,11 +27,6 @@ def show(title: str, metrics: dict, bars: dict) -> None:
     print("  checks: " + ("all cleared" if not failed else "FAILED " + "; ".join(failed)))
 
 
-def random_like(model: torch.nn.Module) -> torch.nn.Module:
-    torch.manual_seed(0)
-    return type(model)(model.cfg).eval()
-
-
 @cli_entry
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,7 +42,7 @@ def main() -> None:
 
         agent = load_agent(args.diamond)
         show(f"DIAMOND {args.diamond}", checks.diamond_metrics(agent), checks.DIAMOND_BARS)
-        show("DIAMOND, random initialisation", checks.diamond_metrics(random_like(agent)), checks.DIAMOND_BARS)
+        show("DIAMOND, random initialisation", checks.diamond_metrics(checks.random_like(agent)), checks.DIAMOND_BARS)
     if args.only in (None, "genie"):
         from worldmodels.genie.genie_module import load_genie
 
@@ -55,7 +50,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             data = checks.fresh_coinrun(Path(folder))
             show(f"Genie {args.genie}", checks.genie_metrics(*models, data), checks.GENIE_BARS)
-            randoms = [random_like(m) for m in models]
+            randoms = [checks.random_like(m) for m in models]
             show("Genie, random initialisation", checks.genie_metrics(*randoms, data), checks.GENIE_BARS)
 
 

@@ -13,22 +13,39 @@ import pytest
 import torch
 
 from worldmodels.core.video import read_frames
+from worldmodels.diamond.agent import load_agent
 from worldmodels.genie.genie_module import load_genie
-from worldmodels.pretrained import GENIE_COINRUN, checks, model_card
+from worldmodels.pretrained import DIAMOND_BREAKOUT, GENIE_COINRUN, checks, model_card
 
 BIN = Path(sys.executable).parent
 
 
-def random_like(model: torch.nn.Module) -> torch.nn.Module:
-    torch.manual_seed(0)
-    return type(model)(model.cfg).eval()
-
-
-@pytest.mark.parametrize("path, bars", [(GENIE_COINRUN, checks.GENIE_BARS)])
+@pytest.mark.parametrize("path, bars", [(DIAMOND_BREAKOUT, checks.DIAMOND_BARS), (GENIE_COINRUN, checks.GENIE_BARS)])
 def test_bundled_models_are_small_and_carry_a_card_with_their_measurements(path, bars):
     assert path.stat().st_size < 10 * 2**20
     card = model_card(path).read_text()
     assert all(name in card for name in bars)
+
+
+@pytest.fixture(scope="module")
+def breakout_agent():
+    return load_agent(DIAMOND_BREAKOUT)
+
+
+@pytest.fixture(scope="module")
+def breakout_metrics(breakout_agent):
+    with torch.no_grad():
+        return checks.diamond_metrics(breakout_agent)
+
+
+def test_bundled_diamond_predicts_and_follows_actions(breakout_metrics):
+    assert checks.failures(breakout_metrics, checks.DIAMOND_BARS) == []
+
+
+def test_random_diamond_fails_the_same_checks(breakout_agent):
+    with torch.no_grad():
+        metrics = checks.diamond_metrics(checks.random_like(breakout_agent))
+    assert len(checks.failures(metrics, checks.DIAMOND_BARS)) == len(checks.DIAMOND_BARS)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +59,7 @@ def test_bundled_genie_reconstructs_and_is_controllable(coinrun_folder):
 
 
 def test_random_genie_fails_the_same_checks(coinrun_folder):
-    models = [random_like(m) for m in load_genie(GENIE_COINRUN)]
+    models = [checks.random_like(m) for m in load_genie(GENIE_COINRUN)]
     metrics = checks.genie_metrics(*models, coinrun_folder)
     assert len(checks.failures(metrics, checks.GENIE_BARS)) == len(checks.GENIE_BARS)
 
@@ -51,6 +68,17 @@ def offline_env(tmp_path: Path) -> dict[str, str]:
     """No hub: an endpoint that refuses connections and an empty cache."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     return env | {"SDL_VIDEODRIVER": "dummy", "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf")}
+
+
+def test_diamond_play_falls_back_to_the_bundled_model_without_hub(tmp_path):
+    cmd = [str(BIN / "diamond-play"), "--pretrained", "--game", "Breakout", "-n", "50"]
+    cmd += ["--headless", "--frames", "5", "--out", "wm.mp4"]
+    run = subprocess.run(cmd, cwd=tmp_path, env=offline_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "playing the bundled small Breakout model" in run.stdout
+    assert read_frames(tmp_path / "wm.mp4").shape[0] == 5
+    pong = subprocess.run(cmd[:3] + ["Pong", "--headless", "--out", "p.mp4"], cwd=tmp_path, env=offline_env(tmp_path))
+    assert pong.returncode == 2  # no bundled Pong: the hub error stands
 
 
 def test_genie_play_pretrained_writes_a_video_from_a_fresh_level(tmp_path):

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument(
         "--tokenizer_checkpoint", type=Path, help="a .ckpt from genie-tokenizer (default: the stored one)"
     )
-    group.add_argument("--image", type=Path, help="PNG/JPEG prompt, resized (default: a test-split frame)")
+    group.add_argument("--image", type=Path, help="PNG/JPEG prompt, resized (default: see --root)")
     group.add_argument(
         "--root", type=Path, help="prompt from this data folder's test split (default: ./data's, else a fresh level)"
     )
