@@ -11,11 +11,11 @@ import resource
 from functools import partial
 
 import torch
-from benchmark import measure, report
+from benchmark import attempt, measure, report
 
 from worldmodels.core.device import pick_device
+from worldmodels.core.speed import speed_up
 from worldmodels.diamond.csgo import CSGOAgent, CSGOConfig, CSGOWorldModel, Spawn
-from worldmodels.diamond.speed import speed_up
 
 
 def fake_spawn(device) -> Spawn:
@@ -35,7 +35,8 @@ def peak_memory_mb(device) -> float:
 def run_preset(preset: str, device, repeats: int, variants: list[str]) -> None:
     sync = torch.cuda.synchronize if device.type == "cuda" else None
     timings, memory = [], {}
-    for name in ["eager fp32", *variants]:
+
+    def run(name: str) -> None:
         torch.manual_seed(0)
         agent = CSGOAgent(CSGOConfig()).to(device).eval()
         for denoiser in (agent.denoiser, agent.upsampler):
@@ -47,7 +48,9 @@ def run_preset(preset: str, device, repeats: int, variants: list[str]) -> None:
         step = partial(wm.step, torch.zeros(51, device=device))
         timings.append(measure(name, step, warmup=2, repeats=repeats, sync=sync))
         memory[name] = peak_memory_mb(device)
-        del agent, wm
+
+    for name in ["eager fp32", *variants]:
+        attempt(name, partial(run, name))
     report(f"CS:GO world model, preset {preset}, batch 1 ({device.type})", timings, unit="frames")
     print("peak memory (MB):", {k: round(v) for k, v in memory.items()})
 

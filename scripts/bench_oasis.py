@@ -1,8 +1,9 @@
 """Oasis speed: seconds per generated frame with the context cache vs the reference's full-window loop.
 
 Measured at a full 32-frame window with 10 DDIM steps. On CPU: a reduced-width model is timed, and the
-published size is measured in FLOPs (on the meta device, nothing is computed). On CUDA the published size
-(random weights) is timed too, in half precision, as the issue asks.
+published size is measured in FLOPs (on the meta device, nothing is computed). With --published the 500M model
+(random weights) is timed too, in half precision on CUDA, eager and with torch.compile / CUDA graphs, and
+the published VAE decoder apart.
 
   python scripts/bench_oasis.py              # CPU: tiny timing + published-size FLOP ratio
   python scripts/bench_oasis.py --published  # CUDA: also time the 500M model
@@ -12,22 +13,25 @@ import argparse
 from functools import partial
 
 import torch
-from benchmark import measure, report
+from benchmark import attempt, measure, report
 from torch.utils.flop_counter import FlopCounterMode
 
 from worldmodels.core.device import pick_device
-from worldmodels.oasis import DiT, DiTConfig, OasisSampler, VAEConfig, ViTVAE
+from worldmodels.oasis import DiT, DiTConfig, OasisSampler, VAEConfig, ViTVAE, compile_dit
 
 WINDOW, STEPS = 32, 10
 
 
-def full_window_sampler(cfg: DiTConfig, device, use_cache: bool, half: bool) -> OasisSampler:
+def full_window_sampler(cfg: DiTConfig, device, use_cache: bool, half: bool, variant: str = "") -> OasisSampler:
     """A sampler whose history already fills the window, so each new frame sees 31 context frames."""
     torch.manual_seed(0)
     dit = DiT(cfg).to(device).eval()
-    vae = ViTVAE(VAEConfig(dim=32, heads=2, enc_depth=1, dec_depth=1)).to(device).eval()  # not timed
+    compile_dit(dit, "compile" in variant, "graphs" in variant)
+    vae = ViTVAE(VAEConfig(dim=32, heads=2, enc_depth=1, dec_depth=1)).to(device).eval()  # decoding is timed apart
     sampler = OasisSampler(dit, vae, ddim_steps=STEPS, use_cache=use_cache, half=half)
-    sampler.reset(torch.randn(1, WINDOW, 16, 18, 32, device=device), torch.zeros(1, WINDOW, 25, device=device))
+    g = torch.Generator().manual_seed(1)
+    prompt = torch.randn(1, WINDOW, 16, 18, 32, generator=g).to(device)
+    sampler.reset(prompt, torch.zeros(1, WINDOW, 25, device=device))
     return sampler
 
 
@@ -37,13 +41,37 @@ def next_frame(sampler: OasisSampler) -> torch.Tensor:
     return frame
 
 
-def time_model(name: str, cfg: DiTConfig, device, half: bool, repeats: int) -> None:
+def time_model(name: str, cfg: DiTConfig, device, half: bool, repeats: int, variants: list[str]) -> None:
+    """Time each variant; the first new frame (same seed) is compared with the cached eager one."""
     sync = torch.cuda.synchronize if device.type == "cuda" else None
-    timings = []
-    for label, cache in (("full window every step (reference)", False), ("context cache", True)):
-        sampler = full_window_sampler(cfg, device, cache, half)
+    timings, first = [], {}
+
+    def run(label: str) -> None:
+        sampler = full_window_sampler(cfg, device, "cache" in label, half, label)
+        torch.manual_seed(0)
+        frame = next_frame(sampler).float()  # also compiles, outside the timing
         timings.append(measure(label, partial(next_frame, sampler), warmup=1, repeats=repeats, sync=sync))
+        first[label] = frame
+
+    for label in ["full window every step (reference)", "context cache", *variants]:
+        attempt(label, partial(run, label))
+    diffs = {label: (frame - first["context cache"]).abs().max().item() for label, frame in first.items()}
     report(f"Oasis {name}: one new frame at a full {WINDOW}-frame window, {STEPS} DDIM steps", timings, "frames")
+    print("max |latent - context cache| on the first frame:", {k: round(v, 5) for k, v in diffs.items()})
+
+
+def time_decoder(device, repeats: int) -> None:
+    """The published ViT-VAE decoder turning one latent into a 640x360 frame (fp32, as the reference)."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    torch.manual_seed(0)
+    vae = ViTVAE(VAEConfig()).to(device).eval()
+    sampler = OasisSampler(DiT(DiTConfig(hidden_size=64, depth=1, num_heads=1)).to(device), vae)
+    latent = torch.randn(1, 16, 18, 32, device=device)
+    report(
+        "Oasis ViT-VAE decoder (published size), one frame",
+        [measure("decode", partial(sampler.decode, latent), warmup=2, repeats=repeats, sync=sync)],
+        "frames",
+    )
 
 
 def count_flops(fn) -> int:
@@ -83,11 +111,13 @@ def main() -> None:
     device = pick_device(args.device)
     half = device.type == "cuda"
     published_flops()
-    time_model(
-        "reduced (d 256, 4 blocks)", DiTConfig(hidden_size=256, depth=4, num_heads=4), device, half, args.repeats
-    )
+    cuda = device.type == "cuda"
+    variants = ["context cache + compile", "context cache + compile + CUDA graphs"] if cuda else []
+    reduced = DiTConfig(hidden_size=256, depth=4, num_heads=4)
+    time_model("reduced (d 256, 4 blocks)", reduced, device, half, args.repeats, [])
     if args.published:
-        time_model("500M (random weights)", DiTConfig(), device, half, args.repeats)
+        time_model("500M (random weights)", DiTConfig(), device, half, args.repeats, variants)
+        time_decoder(device, args.repeats)
 
 
 if __name__ == "__main__":

@@ -44,17 +44,31 @@ def measure(
         if sync:
             sync()
         seconds.append(time.perf_counter() - start)
-    return Timing(name, seconds, items_per_call)
+    timing = Timing(name, seconds, items_per_call)
+    print(f"  {name}: median {timing.median * 1e3:.3f} ms", flush=True)  # the table comes at the end
+    return timing
+
+
+def attempt(name: str, fn: Callable[[], object]) -> object | None:
+    """``fn()``, or None after one line saying why it failed: one broken variant must not lose the others."""
+    try:
+        return fn()
+    except Exception as e:  # noqa: BLE001 - a benchmark reports any failure and goes on
+        print(f"  {name}: failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", flush=True)
+        return None
 
 
 def report(title: str, timings: list[Timing], unit: str = "items") -> str:
     """A table with the median time, throughput and speed-up relative to the first (baseline) row."""
-    baseline = timings[0]
-    lines = [f"{title}", f"{'':32} {'median ms':>10} {unit + '/s':>12} {'vs baseline':>12}"]
+    if not timings:
+        print(f"{title}: nothing measured")
+        return ""
+    baseline, width = timings[0], max(32, *(len(t.name) for t in timings))
+    lines = [f"{title}", f"{'':{width}} {'median ms':>10} {unit + '/s':>12} {'vs baseline':>12}"]
     for t in timings:
         ratio = baseline.median / t.median
         tag = "(baseline)" if t is baseline else f"{ratio:.2f}x"
-        lines.append(f"{t.name:32} {t.median * 1e3:10.3f} {t.throughput:12.1f} {tag:>12}")
+        lines.append(f"{t.name:{width}} {t.median * 1e3:10.3f} {t.throughput:12.1f} {tag:>12}")
     text = "\n".join(lines)
     print(text)
     return text

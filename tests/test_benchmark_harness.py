@@ -3,7 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from benchmark import Timing, measure, report  # noqa: E402
+from benchmark import Timing, attempt, measure, report  # noqa: E402
 
 
 def test_measure_counts_warmup_and_repeats():
@@ -18,3 +18,12 @@ def test_report_ratios_are_relative_to_the_first_row():
     text = report("demo", [slow, fast], unit="frames")
     assert "(baseline)" in text.splitlines()[2]
     assert text.splitlines()[3].endswith("3.00x")
+
+
+def test_a_failing_variant_is_reported_in_one_line_and_the_run_goes_on(capsys):
+    def broken():
+        raise RuntimeError("CUDA graphs overwrote an output\nlong trace")
+
+    assert attempt("graphs", broken) is None
+    assert attempt("eager", lambda: 7) == 7
+    assert capsys.readouterr().out == "  graphs: failed: RuntimeError: CUDA graphs overwrote an output\n"

@@ -233,3 +233,11 @@ def test_cli_headless_and_generate_write_videos(tmp_path):
     assert read_frames(tmp_path / "gen.mp4").shape == (5, 3, 360, 640)
     too_long = subprocess.run(generate + ["--num-frames", "50"], cwd=tmp_path, capture_output=True, text=True)
     assert too_long.returncode == 2 and "needs more" in too_long.stderr
+    graphs_on_cpu = subprocess.run(
+        generate + ["--num-frames", "5", "--cuda-graphs", "--device", "cpu"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert graphs_on_cpu.returncode == 2
+    assert graphs_on_cpu.stderr.strip().splitlines() == ["error: --cuda-graphs needs the model on a CUDA device"]

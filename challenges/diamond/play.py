@@ -76,10 +76,10 @@ def main(argv: list[str] | None = None) -> None:
         raise UserError("say which model to play: --pretrained [--game NAME] or --checkpoint PATH")
 
     from worldmodels.core.device import pick_device
+    from worldmodels.core.speed import speed_up
     from worldmodels.data.episodes import EpisodeDataset
     from worldmodels.diamond.agent import canonical_game, load_agent
     from worldmodels.diamond.play import DiamondBackend, collect_starts
-    from worldmodels.diamond.speed import speed_up
     from worldmodels.envs.atari import DiamondAtari
 
     device = pick_device(args.device)
@@ -134,9 +134,9 @@ def load_published_or_bundled(game: str, args: argparse.Namespace, device):
 
 def play_csgo(args: argparse.Namespace) -> None:
     from worldmodels.core.device import pick_device
+    from worldmodels.core.speed import speed_up
     from worldmodels.diamond.csgo import CSGOWorldModel, csgo_folder, load_csgo_agent, load_spawns
     from worldmodels.diamond.csgo_play import CSGOBackend
-    from worldmodels.diamond.speed import speed_up
 
     folder = csgo_folder(args.csgo_dir, offline=args.offline)
     spawns = load_spawns(folder)

@@ -16,6 +16,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ddim-steps", type=int, default=10)
     group.add_argument("--no-cache", action="store_true", help="recompute the context every step (the reference)")
     group.add_argument("--half", action="store_true", help="fp16/bf16 autocast (CUDA)")
+    group.add_argument("--compile", action="store_true", help="torch.compile the DiT")
+    group.add_argument("--cuda-graphs", action="store_true", help="replay the compiled DiT as CUDA graphs")
     group.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     group.add_argument("--offline", action="store_true", help="use only files already downloaded")
     group.add_argument("--seed", type=int, default=0)
@@ -26,7 +28,7 @@ def load_models(args: argparse.Namespace):
     import torch
 
     from worldmodels.core.device import pick_device
-    from worldmodels.oasis import OasisSampler, load_dit, load_vae
+    from worldmodels.oasis import OasisSampler, compile_dit, load_dit, load_vae
     from worldmodels.oasis.prompt import load_prompt, sample_prompt
 
     if args.ddim_steps < 1:
@@ -43,6 +45,7 @@ def load_models(args: argparse.Namespace):
                 "--dit PATH --vae PATH"
             ) from None
         raise
+    compile_dit(dit, args.compile, args.cuda_graphs)
     prompt = load_prompt(args.prompt or sample_prompt(args.offline), args.n_prompt_frames, args.video_offset)
     sampler = OasisSampler(dit, vae, ddim_steps=args.ddim_steps, use_cache=not args.no_cache, half=args.half)
     return sampler, prompt

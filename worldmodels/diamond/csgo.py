@@ -20,10 +20,10 @@ from torch import Tensor, nn
 
 from worldmodels.core.checkpoints import load_strict, load_tensors, with_prefix
 from worldmodels.core.errors import UserError
+from worldmodels.core.speed import precision_context
 from worldmodels.diamond.agent import HUB_REPO
 from worldmodels.diamond.denoiser import Denoiser, DenoiserConfig
 from worldmodels.diamond.inner_model import InnerModelConfig
-from worldmodels.diamond.speed import precision_context
 from worldmodels.diffusion.karras import DiffusionSampler
 
 NUM_ACTIONS = 51

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from worldmodels.core.speed import precision_context
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.agent import Agent
 from worldmodels.diamond.collect import Collector, Policy, segments_to_model, to_model
-from worldmodels.diamond.speed import precision_context
 from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.karras import DiffusionSampler
 from worldmodels.envs.atari import AtariKeymap, DiamondAtari

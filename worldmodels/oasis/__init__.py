@@ -2,7 +2,17 @@
 
 from worldmodels.oasis.dit import DiT, DiTConfig
 from worldmodels.oasis.load import load_dit, load_vae, save_model
-from worldmodels.oasis.sampler import OasisSampler
+from worldmodels.oasis.sampler import OasisSampler, compile_dit
 from worldmodels.oasis.vae import VAEConfig, ViTVAE
 
-__all__ = ["DiT", "DiTConfig", "OasisSampler", "VAEConfig", "ViTVAE", "load_dit", "load_vae", "save_model"]
+__all__ = [
+    "DiT",
+    "DiTConfig",
+    "OasisSampler",
+    "compile_dit",
+    "VAEConfig",
+    "ViTVAE",
+    "load_dit",
+    "load_vae",
+    "save_model",
+]
