@@ -136,6 +136,26 @@ def test_commands_reject_a_missing_or_empty_data_folder(make, run, tmp_path, mon
         assert exit_info.value.code == 2
         line = last_error_line(capsys)
         assert line.startswith(f"error: {tmp_path / 'coinrun' / split}:") and "genie-sample" in line, line
+    assert not (tmp_path / "data" / "log").exists(), "a failed run left a log folder behind"
+
+
+def test_resuming_reuses_the_tokenizer_the_run_started_with(run, tmp_path, monkeypatch):
+    """From another folder the config's default tokenizer path does not exist; the checkpoint's hyperparameters
+    (which LightningCLI reads for --ckpt_path) name the right one."""
+    monkeypatch.chdir(tmp_path)
+    resume = [
+        "fit",
+        "-c",
+        str(CONFIGS / "genie.yaml"),
+        "--data.root",
+        str(run["data"]),
+        "--ckpt_path",
+        str(run["genie"]),
+    ]
+    genie_cli.main([*resume, "--trainer.max_steps", "6", "--trainer.val_check_interval", "2"])
+    resumed = torch.load(tmp_path / "data/log/genie/version_0/checkpoints/last.ckpt", weights_only=True)
+    assert resumed["global_step"] == 6
+    assert resumed["hyper_parameters"]["tokenizer_ckpt_path"] == str(run["tokenizer"])
 
 
 def test_play_writes_the_promised_mp4(run, tmp_path, capsys):

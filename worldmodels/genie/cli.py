@@ -40,6 +40,10 @@ class GenieCLI(LightningCLI):
         trainer_defaults would always add its callbacks, listed nowhere in --print_config)."""
         parser.set_defaults({f"trainer.{k}": v for k, v in self.trainer_settings.items()})
 
+    def before_fit(self) -> None:
+        """Check the data folders now: a bad --data.root must not leave an empty version_N log folder behind."""
+        self.datamodule.setup("fit")
+
     def before_instantiate_classes(self) -> None:
         """One version_N folder per run for every logger (each would count its own N and the two would differ)."""
         loggers = self.config[self.subcommand].trainer.logger
