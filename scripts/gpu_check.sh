@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The checks that need a CUDA GPU, in one run: the speed benchmarks of DIAMOND, Oasis and CS:GO (eager
-# vs half / torch.compile / CUDA graphs, with the largest difference to eager) and short bf16 trainings
-# of DIAMOND and Genie on the GPU. Pick sections by name; each has its own time limit and log.
-#   scripts/gpu_check.sh                       # all: diamond oasis csgo train genie
+# The checks that need a CUDA GPU, in one run: the speed benchmarks of DIAMOND, Oasis, CS:GO and Genie
+# (eager vs half / torch.compile / CUDA graphs, with the largest difference to eager) and short bf16
+# trainings of DIAMOND and Genie on the GPU. Pick sections by name; each has its own time limit and log.
+#   scripts/gpu_check.sh                       # all: oasis csgo diamond train genie (about 20 min)
 #   scripts/gpu_check.sh oasis csgo            # some
 # LOGS (default gpu_logs/) receives one log per section; PYTHON (default python3) runs them.
 set -u
 LOGS=${LOGS:-gpu_logs} PY=${PYTHON:-python3}
 mkdir -p "$LOGS"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 SDL_VIDEODRIVER=dummy
-sections=${*:-diamond oasis csgo train genie}
+sections=${*:-oasis csgo diamond train genie}
 
 section() {  # name, seconds, command...
     local name=$1 limit=$2
@@ -23,8 +23,8 @@ section() {  # name, seconds, command...
 for s in $sections; do
     case $s in
     diamond) section diamond 170 "$PY" scripts/bench_diamond.py --batch-sizes 1 32 --repeats 30 ;;
-    oasis) section oasis 170 "$PY" scripts/bench_oasis.py --published --repeats 5 ;;
-    csgo) section csgo 150 "$PY" scripts/bench_csgo.py --repeats 10 ;;
+    oasis) section oasis 240 "$PY" scripts/bench_oasis.py --published --repeats 5 ;;
+    csgo) section csgo 300 "$PY" scripts/bench_csgo.py --repeats 10 ;;
     train)
         section train 90 "$PY" -m challenges.diamond.train -c configs/diamond/atari100k.yaml \
             --run_dir /tmp/gpu_check/diamond --num_epochs 2 --precision bf16-mixed \
@@ -35,6 +35,7 @@ for s in $sections; do
             --evaluation.every 2 --evaluation.num_episodes 1 --evaluation.max_steps 200
         ;;
     genie)
+        section genie-bench 150 "$PY" scripts/bench_genie.py --device cuda --repeats 10 --train-batch 48
         section tokenizer 60 "$PY" -m challenges.genie.tokenizer fit -c configs/tokenize.yaml \
             --data.root "${GENIE_DATA:-data}" --data.num_workers 2 --trainer.max_steps 60 \
             --trainer.val_check_interval 30 --trainer.limit_val_batches 2

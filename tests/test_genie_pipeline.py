@@ -19,6 +19,7 @@ from worldmodels.core.checkpoints import save_tensors
 from worldmodels.core.errors import UserError
 from worldmodels.core.video import read_video
 from worldmodels.data.episodes import Episode, EpisodeDataset
+from worldmodels.genie.evaluation import standard_error
 from worldmodels.genie.generate import GenieWorld
 from worldmodels.genie.genie_module import GenieModule, export_genie, load_genie
 from worldmodels.genie.metrics import normalized_mutual_information
@@ -248,10 +249,16 @@ def test_eval_writes_every_metric(run, tmp_path, capsys):
     metrics += ["copy_last_frame_psnr", "action_nmi", "latent_actions_used"]
     assert all(math.isfinite(report[k]) for k in metrics), report
     assert report["delta_t_psnr"] == pytest.approx(report["dynamics_psnr"] - report["dynamics_psnr_random_actions"])
+    assert report["delta_t_psnr_stderr"] > 0, "three clips with random actions cannot all gain the same"
     assert report["num_clips"] == 3 and report["num_transitions"] == 2 * 8, "every transition of the test episodes"
     assert 0 <= report["action_nmi"] <= 1 and -1 <= report["tokenizer_ssim"] <= 1
     table = capsys.readouterr().out
     assert "ΔtPSNR" in table and f"wrote {out}" in table
+
+
+def test_standard_error_of_the_mean_by_hand():
+    assert standard_error(torch.tensor([1.0, 2.0, 3.0, 4.0])) == pytest.approx((5 / 3) ** 0.5 / 2)
+    assert standard_error(torch.tensor([0.7])) == 0.0
 
 
 def test_normalized_mutual_information_on_hand_made_labels():

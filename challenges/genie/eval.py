@@ -20,6 +20,7 @@ ROWS = [  # (key, label, format)
     ("dynamics_psnr", "dynamics PSNR at t=4, inferred actions (dB)", ".2f"),
     ("dynamics_psnr_random_actions", "dynamics PSNR at t=4, random actions (dB)", ".2f"),
     ("delta_t_psnr", "ΔtPSNR (controllability, dB)", "+.2f"),
+    ("delta_t_psnr_stderr", "  its standard error over the clips (dB)", ".2f"),
     ("copy_last_frame_psnr", "copy frame 3 as frame 4 (baseline, dB)", ".2f"),
     ("action_nmi", "NMI(latent action, true action)", ".4f"),
     ("latent_actions_used", "latent actions used (fraction)", ".3f"),
