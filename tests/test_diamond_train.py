@@ -105,6 +105,14 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path):
     assert "nothing to resume" in result.stderr
 
 
+def test_several_devices_are_refused_rather_than_trained_apart(tmp_path):
+    result = diamond_train("--run_dir", "two", "--devices", "2", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --devices 2: diamond-train runs on one device, as the original does"
+    ]
+
+
 @pytest.mark.parametrize("bad", ["--denoiser.batch_size=many", "--no_such_option=1"])
 def test_bad_options_are_rejected(bad, capsys):
     from challenges.diamond.train import main
