@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,10 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY_AGENT = AgentConfig.from_yaml(ROOT / "configs/diamond/tiny_agent.yaml").with_num_actions(4)
 
 
-def diamond_train(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def diamond_train(*args: str, cwd: Path, port: str = "") -> subprocess.CompletedProcess:
     cmd = [str(Path(sys.executable).parent / "diamond-train"), "-c", str(ROOT / "configs/diamond/tiny.yaml")]
     cmd += ["--agent_config", str(ROOT / "configs/diamond/tiny_agent.yaml"), *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=os.environ | {"PYTHONHASHSEED": "0"})
+    env = os.environ | {"PYTHONHASHSEED": "0"} | ({"MASTER_PORT": port} if port else {})
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
 
 
 def test_denoiser_overfits_a_batch():
@@ -105,12 +107,21 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path):
     assert "nothing to resume" in result.stderr
 
 
-def test_several_devices_are_refused_rather_than_trained_apart(tmp_path):
-    result = diamond_train("--run_dir", "two", "--devices", "2", cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "error: --devices 2: diamond-train runs on one device, as the original does"
-    ]
+def test_two_processes_train_one_agent_on_their_own_games(tmp_path):
+    """Data parallel on two CPU processes: separate datasets, averaged gradients, so both copies stay equal."""
+    port = str(20000 + os.getpid() % 20000)
+    result = diamond_train("--run_dir", "ddp", "--accelerator", "cpu", "--devices", "2", cwd=tmp_path, port=port)
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "ddp"
+    first, second = EpisodeDataset(run / "dataset"), EpisodeDataset(run / "dataset_rank1")
+    assert len(first) > 0 and len(second) > 0
+    assert not np.array_equal(first[0].obs, second[0].obs), "both processes played the same game"
+    states = [torch.load(run / "checkpoints" / name, weights_only=False) for name in ("state.pt", "state_rank1.pt")]
+    assert states[0]["epoch"] == states[1]["epoch"] == 2
+    for name, tensor in states[0]["agent"].items():
+        assert torch.equal(tensor, states[1]["agent"][name]), f"{name} differs between the processes"
+    saved = load_agent(run / "checkpoints/agent_versions/agent_epoch_00002.pt").state_dict()
+    assert all(torch.equal(saved[k], v.cpu()) for k, v in states[0]["agent"].items())
 
 
 @pytest.mark.parametrize("bad", ["--denoiser.batch_size=many", "--no_such_option=1"])

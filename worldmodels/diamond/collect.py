@@ -55,11 +55,12 @@ class Collector:
         self.steps: list[tuple] = []  # the episode in progress
 
     @torch.no_grad()
-    def collect(self, num_steps: int, description: str = "collecting") -> list[float]:
+    def collect(self, num_steps: int, description: str = "collecting", quiet: bool = False) -> list[float]:
         """Play ``num_steps`` steps; returns the returns of the episodes that finished."""
         returns = []
         device = next(self.policy.actor_critic.parameters()).device
-        for _ in track(range(num_steps), description=f"{description} ({num_steps} real steps)", transient=True):
+        label = f"{description} ({num_steps} real steps)"
+        for _ in track(range(num_steps), description=label, transient=True, disable=quiet):
             if self.obs is None:
                 self.obs = self.env.reset()
                 self.policy.reset()

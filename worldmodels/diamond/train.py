@@ -5,6 +5,10 @@ and the actor-critic (the last one inside the world model), evaluate every few e
 ``run_dir/checkpoints/agent_versions/agent_epoch_<epoch>.pt`` is the published agent layout (what
 ``diamond-play --checkpoint`` reads); ``run_dir/checkpoints/state.pt`` holds everything needed to resume
 exactly: optimisers, schedules, the game in progress and every random number generator.
+
+With ``devices > 1`` (data parallel, one process per device) every process plays its own games into its own
+dataset (``dataset_rank<k>``, ``state_rank<k>.pt`` beside rank 0's) and the gradients of each step are
+averaged across processes, so every copy of the agent stays identical; rank 0 evaluates, logs and saves it.
 """
 
 import dataclasses
@@ -94,7 +98,7 @@ class TrainConfig:
     sampler_steps: int = 3
     evaluation: EvalConfig = field(default_factory=EvalConfig)
     accelerator: str = "auto"
-    devices: int = 1
+    devices: int = 1  # more than one: data parallel, one process per device
     precision: str = "32-true"  # faster than "bf16-mixed" for these small models, even on an H200
 
 
@@ -116,24 +120,30 @@ def warmup_schedule(optimizer, warmup_steps: int) -> torch.optim.lr_scheduler.La
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, warmup_steps)))
 
 
+def rank_suffix(rank: int) -> str:
+    """File-name suffix of one process's own data: none for rank 0, so one device keeps the plain names."""
+    return f"_rank{rank}" if rank else ""
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, resume: bool = False):
         self.cfg = cfg
         self.run_dir = Path(cfg.run_dir)
         self.ckpt_dir = self.run_dir / "checkpoints"
-        state_path = self.ckpt_dir / "state.pt"
-        if resume and not state_path.is_file():
-            raise UserError(f"{state_path}: nothing to resume (no training state in this run folder)")
-        if not resume and state_path.is_file():
+        if resume and not (self.ckpt_dir / "state.pt").is_file():
+            raise UserError(f"{self.ckpt_dir / 'state.pt'}: nothing to resume (no training state in this run folder)")
+        if not resume and (self.ckpt_dir / "state.pt").is_file():
             raise UserError(f"{self.run_dir}: a run is already here; pass --resume to continue it, or a new run_dir")
-        if cfg.devices != 1:  # each process would collect and train a model of its own, silently
-            raise UserError(f"--devices {cfg.devices}: diamond-train runs on one device, as the original does")
         loggers = [TensorBoardLogger(self.run_dir, name="tensorboard"), CSVLogger(self.run_dir, name="csv")]
         self.fabric = Fabric(accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision, loggers=loggers)
-        self.fabric.seed_everything(cfg.seed)
-        self.rng = np.random.default_rng(cfg.seed)
+        self.fabric.launch()  # with several devices: one process each (a no-op on one)
+        self.fabric.seed_everything(cfg.seed)  # the same initial weights in every process
+        rank, suffix = self.fabric.global_rank, rank_suffix(self.fabric.global_rank)
+        self.state_path = self.ckpt_dir / f"state{suffix}.pt"
+        self.rng = np.random.default_rng(cfg.seed + rank)
+        seed = cfg.seed + 100 * rank  # each process plays other games
 
-        train_env = DiamondAtari(cfg.game, done_on_life_loss=True, seed=cfg.seed)
+        train_env = DiamondAtari(cfg.game, done_on_life_loss=True, seed=seed)
         self.test_env = DiamondAtari(cfg.game, done_on_life_loss=False, seed=cfg.seed + 1)
         agent_cfg = AgentConfig.from_yaml(cfg.agent_config) if cfg.agent_config else AgentConfig()
         self.agent_cfg = agent_cfg.with_num_actions(train_env.num_actions)
@@ -144,8 +154,10 @@ class Trainer:
             self.optimizers[name] = make_optimizer(getattr(self.agent, name), optim)
             self.schedulers[name] = warmup_schedule(self.optimizers[name], optim.warmup_steps)
 
-        self.dataset = EpisodeDataset(self.run_dir / "dataset")
-        self.collector = Collector(self.agent.actor_critic, train_env, self.dataset, cfg.collect.epsilon, cfg.seed)
+        if rank:
+            torch.manual_seed(seed)  # and draws other noise (rank 0 keeps the one-device sequence)
+        self.dataset = EpisodeDataset(self.run_dir / f"dataset{suffix}")
+        self.collector = Collector(self.agent.actor_critic, train_env, self.dataset, cfg.collect.epsilon, seed)
         self.n = self.agent_cfg.denoiser.inner_model.num_steps_conditioning
         sampler = DiffusionSampler(self.agent.denoiser, num_steps_denoising=cfg.sampler_steps)
         self.wm_env = WorldModelEnv(
@@ -158,7 +170,7 @@ class Trainer:
         self.imagination: dict | None = None  # imagined rollouts continue across actor-critic steps
         self.epoch, self.num_steps_collected = 0, 0
         if resume:
-            self._load_state(state_path)
+            self._load_state(self.state_path)
 
     # ----- the loop ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -178,28 +190,37 @@ class Trainer:
         returns = self._collect_first_epoch() if first else self._collect(cfg.collect.steps_per_epoch)
         if returns:
             metrics["collect/return"] = float(np.mean(returns))
-        if len(self.dataset) == 0:
+        if not self._every_process_has_data():
             return metrics  # no finished episode yet: nothing to learn from
         for name in COMPONENTS:
             component = getattr(cfg, name)
             if self.epoch <= component.start_after_epochs:
                 continue
             steps = component.steps_first_epoch if first else component.steps_per_epoch
-            losses = [
-                self._train_step(name) for _ in track(range(steps), f"epoch {self.epoch}: {name}", transient=True)
-            ]
+            progress = track(range(steps), f"epoch {self.epoch}: {name}", transient=True, disable=self.quiet)
+            losses = [self._train_step(name) for _ in progress]
             if losses:
                 metrics[f"{name}/loss"] = float(np.mean(losses))
-        if cfg.evaluation.every and self.epoch % cfg.evaluation.every == 0:
+        if cfg.evaluation.every and self.epoch % cfg.evaluation.every == 0 and self.fabric.is_global_zero:
             metrics["eval/return"] = self.evaluate()
         return metrics
+
+    @property
+    def quiet(self) -> bool:
+        """Progress bars and prints come from rank 0 only."""
+        return not self.fabric.is_global_zero
+
+    def _every_process_has_data(self) -> bool:
+        """Training steps synchronise the processes, so they must all train or all wait."""
+        has_data = torch.tensor(float(len(self.dataset) > 0), device=self.fabric.device)
+        return bool(self.fabric.all_reduce(has_data, reduce_op="min") > 0)
 
     def _collect(self, steps: int) -> list[float]:
         steps = min(steps, self.cfg.collect.num_steps_total - self.num_steps_collected)
         if steps <= 0:
             return []
         self.num_steps_collected += steps
-        return self.collector.collect(steps, f"epoch {self.epoch}: collect")
+        return self.collector.collect(steps, f"epoch {self.epoch}: collect", quiet=self.quiet)
 
     def _collect_first_epoch(self) -> list[float]:
         """Enough experience to start: rewards must not be all of one kind (DIAMOND's initial collect)."""
@@ -222,11 +243,24 @@ class Trainer:
             loss = getattr(self, f"_{name}_loss")()
         optimizer.zero_grad(set_to_none=True)
         self.fabric.backward(loss)
+        self._average_gradients(module)
         self.fabric.clip_gradients(module, optimizer, max_norm=getattr(self.cfg, name).optim.max_grad_norm)
         optimizer.step()
         self.schedulers[name].step()
         module.eval()
         return loss.item()
+
+    def _average_gradients(self, module: torch.nn.Module) -> None:
+        """Mean of every process's gradient (one all-reduce of one flat buffer), so the copies stay identical."""
+        if self.fabric.world_size == 1:
+            return
+        params = list(module.parameters())
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        flat = self.fabric.all_reduce(torch.cat([p.grad.flatten() for p in params]), reduce_op="mean")
+        for p, grad in zip(params, flat.split([p.numel() for p in params])):
+            p.grad.copy_(grad.view_as(p))
 
     # ----- the three losses ------------------------------------------------------------------------
     def _batch(self, component: ComponentConfig, length: int, beyond_end: bool = False) -> dict:
@@ -309,9 +343,11 @@ class Trainer:
         return float(np.mean(returns))
 
     def save(self) -> None:
-        versions = self.ckpt_dir / "agent_versions"
-        self.agent.save(versions / f"agent_epoch_{self.epoch:05d}.pt")
-        self.agent_cfg.save_yaml(versions / "config.yaml")
+        """Rank 0 writes the agent version; every process writes its own training state."""
+        if self.fabric.is_global_zero:
+            versions = self.ckpt_dir / "agent_versions"
+            self.agent.save(versions / f"agent_epoch_{self.epoch:05d}.pt")
+            self.agent_cfg.save_yaml(versions / "config.yaml")
         state = {
             "epoch": self.epoch,
             "num_steps_collected": self.num_steps_collected,
@@ -329,7 +365,7 @@ class Trainer:
                 "python": random.getstate(),
             },
         }
-        with atomic_path(self.ckpt_dir / "state.pt") as tmp:
+        with atomic_path(self.state_path) as tmp:
             torch.save(state, tmp)
 
     def _imagination_state(self) -> dict | None:
@@ -341,6 +377,8 @@ class Trainer:
         }
 
     def _load_state(self, path: Path) -> None:
+        if not path.is_file():
+            raise UserError(f"{path}: missing; resume with as many --devices as the run was started with")
         # Our own file (written by save above), so a full unpickle is fine here.
         state = torch.load(path, map_location=self.fabric.device, weights_only=False)
         self.epoch, self.num_steps_collected = state["epoch"], state["num_steps_collected"]
