@@ -122,6 +122,17 @@ def test_two_processes_train_one_agent_on_their_own_games(tmp_path):
         assert torch.equal(tensor, states[1]["agent"][name]), f"{name} differs between the processes"
     saved = load_agent(run / "checkpoints/agent_versions/agent_epoch_00002.pt").state_dict()
     assert all(torch.equal(saved[k], v.cpu()) for k, v in states[0]["agent"].items())
+    alone = diamond_train("--run_dir", "ddp", "--resume", "--num_epochs", "3", cwd=tmp_path)
+    assert alone.returncode == 2
+    assert alone.stderr.strip().endswith("the run was started with --devices 2; resume it with as many")
+
+
+def test_fp16_loss_scaling_is_refused_in_one_line(tmp_path):
+    result = diamond_train("--run_dir", "fp16", "--precision", "16-mixed", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --precision 16-mixed: fp16 loss scaling is not supported; use 32-true or bf16-mixed"
+    ]
 
 
 @pytest.mark.parametrize("bad", ["--denoiser.batch_size=many", "--no_such_option=1"])

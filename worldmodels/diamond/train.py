@@ -134,9 +134,13 @@ class Trainer:
             raise UserError(f"{self.ckpt_dir / 'state.pt'}: nothing to resume (no training state in this run folder)")
         if not resume and (self.ckpt_dir / "state.pt").is_file():
             raise UserError(f"{self.run_dir}: a run is already here; pass --resume to continue it, or a new run_dir")
+        if cfg.precision in ("16-mixed", "16"):  # its loss scaler needs optimisers set up by Fabric; ours are not
+            raise UserError(
+                f"--precision {cfg.precision}: fp16 loss scaling is not supported; use 32-true or bf16-mixed"
+            )
         loggers = [TensorBoardLogger(self.run_dir, name="tensorboard"), CSVLogger(self.run_dir, name="csv")]
         self.fabric = Fabric(accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision, loggers=loggers)
-        self.fabric.launch()  # with several devices: one process each (a no-op on one)
+        self.fabric.launch()  # several devices: one process each, re-running this command (so only from the CLI)
         self.fabric.seed_everything(cfg.seed)  # the same initial weights in every process
         rank, suffix = self.fabric.global_rank, rank_suffix(self.fabric.global_rank)
         self.state_path = self.ckpt_dir / f"state{suffix}.pt"
@@ -180,7 +184,9 @@ class Trainer:
             self.fabric.log_dict(metrics, step=self.epoch)
             summary = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
             self.fabric.print(f"epoch {self.epoch}/{self.cfg.num_epochs}: {summary}")
+            self.fabric.barrier()  # every process saves the same epoch, after rank 0's evaluation
             self.save()
+            self.fabric.barrier()
         for logger in self.fabric.loggers:
             logger.finalize("success")
 
@@ -350,6 +356,7 @@ class Trainer:
             self.agent_cfg.save_yaml(versions / "config.yaml")
         state = {
             "epoch": self.epoch,
+            "world_size": self.fabric.world_size,
             "num_steps_collected": self.num_steps_collected,
             "num_episodes": len(self.dataset),
             "agent": self.agent.state_dict(),
@@ -382,6 +389,12 @@ class Trainer:
         # Our own file (written by save above), so a full unpickle is fine here.
         state = torch.load(path, map_location=self.fabric.device, weights_only=False)
         self.epoch, self.num_steps_collected = state["epoch"], state["num_steps_collected"]
+        started_on = state.get("world_size", 1)
+        if started_on != self.fabric.world_size:
+            raise UserError(f"{path}: the run was started with --devices {started_on}; resume it with as many")
+        epochs = torch.tensor(float(self.epoch), device=self.fabric.device)
+        if self.fabric.all_reduce(epochs, reduce_op="max") != self.fabric.all_reduce(epochs, reduce_op="min"):
+            raise UserError(f"{self.ckpt_dir}: the processes' states were saved at different epochs; cannot resume")
         for stray in self.dataset.paths[state["num_episodes"] :]:
             stray.unlink()  # episodes written after the last checkpoint are collected again
         self.agent.load_state_dict(state["agent"])
