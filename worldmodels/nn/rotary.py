@@ -40,11 +40,20 @@ def rotate_half(x: Tensor) -> Tensor:
     return torch.stack((-x2, x1), dim=-1).flatten(-2)
 
 
-def apply_rotary(theta: Tensor, x: Tensor) -> Tensor:
-    """Rotate the first ``theta.shape[-1]`` features of ``x`` by ``theta`` (computed in fp32)."""
-    dtype, n = x.dtype, theta.shape[-1]
+Rotation = tuple[Tensor, Tensor]  # cos and sin of the angles
+
+
+def rotation(theta: Tensor) -> Rotation:
+    """cos and sin of ``theta``, computed once and shared by every layer that rotates by the same angles."""
+    return theta.cos(), theta.sin()
+
+
+def apply_rotary(rot: Rotation, x: Tensor) -> Tensor:
+    """Rotate the first ``cos.shape[-1]`` features of ``x`` (computed in fp32)."""
+    cos, sin = rot
+    dtype, n = x.dtype, cos.shape[-1]
     rotated, rest = x[..., :n].float(), x[..., n:]
-    out = rotated * theta.cos() + rotate_half(rotated) * theta.sin()
+    out = rotated * cos + rotate_half(rotated) * sin
     return torch.cat((out.to(dtype), rest), dim=-1)
 
 

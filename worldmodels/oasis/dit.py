@@ -19,7 +19,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from worldmodels.nn.mlp import Mlp
-from worldmodels.nn.rotary import RotaryEmbedding, angles, apply_rotary, axial_angles, lang_freqs, pixel_freqs
+from worldmodels.nn.rotary import (
+    RotaryEmbedding,
+    Rotation,
+    angles,
+    apply_rotary,
+    axial_angles,
+    lang_freqs,
+    pixel_freqs,
+    rotation,
+)
 
 
 @dataclass
@@ -85,24 +94,29 @@ class Attention(nn.Module):
 
 
 class SpatialAttention(Attention):
-    def forward(self, x: Tensor) -> Tensor:
+    def rotation(self, h: int, w: int) -> Rotation:
+        return rotation(axial_angles(self.rotary_emb.freqs, h, w)[:, :, None])  # h w 1 e
+
+    def forward(self, x: Tensor, rot: Rotation) -> Tensor:
         b, t, h, w, d = x.shape
         q, k, v = self.split_heads(x)  # b t h w heads e
-        theta = axial_angles(self.rotary_emb.freqs, h, w)[:, :, None]  # h w 1 e
-        q, k = apply_rotary(theta, q), apply_rotary(theta, k)
+        q, k = apply_rotary(rot, q), apply_rotary(rot, k)
         q, k, v = (z.flatten(2, 3).transpose(2, 3).flatten(0, 1) for z in (q, k, v))  # (b t) heads (h w) e
         y = F.scaled_dot_product_attention(q, k, v)
         return self.to_out(y.transpose(1, 2).reshape(b, t, h, w, d))
 
 
 class TemporalAttention(Attention):
-    def qkv(self, x: Tensor, first_position: int) -> tuple[Tensor, Tensor, Tensor]:
-        """Rotated q, k and v as (b h w) heads t e, for frames at positions first_position, first_position+1, ..."""
+    def rotation(self, first_position: int, t: int) -> Rotation:
+        """For frames at positions first_position, first_position + 1, ..."""
+        positions = torch.arange(first_position, first_position + t, device=self.rotary_emb.freqs.device)
+        return rotation(angles(positions, self.rotary_emb.freqs)[:, None, None, None])  # t 1 1 1 e
+
+    def qkv(self, x: Tensor, rot: Rotation) -> tuple[Tensor, Tensor, Tensor]:
+        """Rotated q, k and v as (b h w) heads t e."""
         b, t, h, w, _ = x.shape
         q, k, v = self.split_heads(x)  # b t h w heads e
-        positions = torch.arange(first_position, first_position + t, device=x.device)
-        theta = angles(positions, self.rotary_emb.freqs)[:, None, None, None]  # t 1 1 1 e
-        q, k = apply_rotary(theta, q), apply_rotary(theta, k)
+        q, k = apply_rotary(rot, q), apply_rotary(rot, k)
         return tuple(z.permute(0, 2, 3, 4, 1, 5).reshape(b * h * w, self.heads, t, -1) for z in (q, k, v))
 
     def attend(self, q: Tensor, k: Tensor, v: Tensor, shape, causal: bool) -> Tensor:
@@ -110,8 +124,8 @@ class TemporalAttention(Attention):
         y = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
         return self.to_out(y.reshape(b, h, w, self.heads, t, -1).permute(0, 4, 1, 2, 3, 5).reshape(shape))
 
-    def forward(self, x: Tensor) -> Tensor:
-        q, k, v = self.qkv(x, 0)
+    def forward(self, x: Tensor, rot: Rotation) -> Tensor:
+        q, k, v = self.qkv(x, rot)
         return self.attend(q, k, v, x.shape, causal=True)
 
 
@@ -130,17 +144,24 @@ class DiTBlock(nn.Module):
     def norm(x: Tensor) -> Tensor:
         return F.layer_norm(x, x.shape[-1:], eps=1e-6)
 
-    def spatial(self, x: Tensor, c: Tensor) -> Tensor:
+    def spatial(self, x: Tensor, c: Tensor, rot: Rotation) -> Tensor:
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.s_adaLN_modulation(c).chunk(6, dim=-1)
-        x = x + gate(self.s_attn(modulate(self.norm(x), shift_msa, scale_msa)), gate_msa)
+        x = x + gate(self.s_attn(modulate(self.norm(x), shift_msa, scale_msa), rot), gate_msa)
         return x + gate(self.s_mlp(modulate(self.norm(x), shift_mlp, scale_mlp)), gate_mlp)
 
-    def temporal(self, x: Tensor, c: Tensor, cache: tuple[Tensor, Tensor] | None = None, record: list | None = None):
-        """Temporal sub-block. With ``cache`` (keys, values of earlier frames) ``x`` holds the frames after them.
-        ``record`` (a list) receives this call's keys and values, to build a cache."""
+    def temporal(
+        self,
+        x: Tensor,
+        c: Tensor,
+        rot: Rotation,
+        cache: tuple[Tensor, Tensor] | None = None,
+        record: list | None = None,
+    ) -> Tensor:
+        """Temporal sub-block; ``rot`` rotates the frames of ``x`` by their positions. With ``cache`` (keys,
+        values of earlier frames) ``x`` holds the frames after them. ``record`` (a list) receives this call's
+        keys and values, to build a cache."""
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.t_adaLN_modulation(c).chunk(6, dim=-1)
-        first = 0 if cache is None else cache[0].shape[2]
-        q, k, v = self.t_attn.qkv(modulate(self.norm(x), shift_msa, scale_msa), first)
+        q, k, v = self.t_attn.qkv(modulate(self.norm(x), shift_msa, scale_msa), rot)
         if record is not None:
             record.append((k, v))
         if cache is not None:
@@ -214,9 +235,16 @@ class DiT(nn.Module):
     def forward(self, x: Tensor, t: Tensor, external_cond: Tensor) -> Tensor:
         """v-prediction for every frame. x: b t 16 18 32, t: b t (noise levels), external_cond: b t 25."""
         x, c = self.embed(x, t, external_cond)
+        spatial, temporal = self.rotations(x, first_position=0)
         for block in self.blocks:
-            x = block.temporal(block.spatial(x, c), c)
+            x = block.temporal(block.spatial(x, c, spatial), c, temporal)
         return self.unpatchify(self.final_layer(x, c))
+
+    def rotations(self, tokens: Tensor, first_position: int) -> tuple[Rotation, Rotation]:
+        """The spatial and temporal RoPE rotations of ``tokens`` (b t h w d), computed once for all blocks."""
+        _, t, h, w, _ = tokens.shape
+        block = self.blocks[0]
+        return block.s_attn.rotation(h, w), block.t_attn.rotation(first_position, t)
 
     def context(self, x: Tensor, t: Tensor, external_cond: Tensor, cache: ContextCache | None = None) -> ContextCache:
         """The temporal keys/values of frames ``x`` (appended after ``cache``, one frame at a time if so)."""
@@ -233,8 +261,9 @@ class DiT(nn.Module):
 
     def _run(self, x, t, external_cond, cache: ContextCache | None) -> tuple[Tensor, ContextCache]:
         x, c = self.embed(x, t, external_cond)
+        spatial, temporal = self.rotations(x, first_position=cache.num_frames if cache is not None else 0)
         recorded = ContextCache()
         for i, block in enumerate(self.blocks):
             layer_cache = cache.layers[i] if cache is not None and cache.layers else None
-            x = block.temporal(block.spatial(x, c), c, layer_cache, recorded.layers)
+            x = block.temporal(block.spatial(x, c, spatial), c, temporal, layer_cache, recorded.layers)
         return self.unpatchify(self.final_layer(x, c)), recorded

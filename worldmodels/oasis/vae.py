@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from worldmodels.nn.mlp import Mlp
-from worldmodels.nn.rotary import apply_rotary, axial_angles, pixel_freqs
+from worldmodels.nn.rotary import apply_rotary, axial_angles, pixel_freqs, rotation
 
 LATENT_SCALE = 0.07843137255  # Oasis multiplies VAE means by this (= 20/255) before the DiT
 
@@ -45,12 +45,15 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
         theta = axial_angles(pixel_freqs(dim // heads // 4, max_freq=grid[0] * grid[1]), *grid)
-        self.register_buffer("rotary_freqs", theta.flatten(0, 1), persistent=False)  # (h w) e
+        cos, sin = rotation(theta.flatten(0, 1))  # (h w) e
+        self.register_buffer("rotary_cos", cos, persistent=False)
+        self.register_buffer("rotary_sin", sin, persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         b, n, d = x.shape
         q, k, v = (z.unflatten(-1, (self.heads, -1)).transpose(1, 2) for z in self.qkv(x).chunk(3, dim=-1))
-        q, k = apply_rotary(self.rotary_freqs, q), apply_rotary(self.rotary_freqs, k)
+        rot = (self.rotary_cos, self.rotary_sin)
+        q, k = apply_rotary(rot, q), apply_rotary(rot, k)
         y = F.scaled_dot_product_attention(q, k, v)
         return self.proj(y.transpose(1, 2).reshape(b, n, d))
 
