@@ -241,3 +241,18 @@ def test_cli_headless_and_generate_write_videos(tmp_path):
     )
     assert graphs_on_cpu.returncode == 2
     assert graphs_on_cpu.stderr.strip().splitlines() == ["error: --cuda-graphs needs the model on a CUDA device"]
+
+
+def test_rotary_turns_each_pair_by_its_angle():
+    """Interleaved RoPE: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin), exactly; features past the angles stay."""
+    from worldmodels.nn.rotary import apply_rotary, rotation
+
+    g = torch.Generator().manual_seed(0)
+    pair_angles = torch.rand(5, 3, generator=g) * 6
+    x = torch.randn(2, 5, 8, generator=g)
+    out = apply_rotary(rotation(pair_angles.repeat_interleave(2, dim=-1)), x)
+    x1, x2 = x[..., 0:6:2], x[..., 1:6:2]
+    cos, sin = pair_angles.cos(), pair_angles.sin()
+    assert torch.equal(out[..., 0:6:2], x1 * cos - x2 * sin)
+    assert torch.equal(out[..., 1:6:2], x2 * cos + x1 * sin)
+    assert torch.equal(out[..., 6:], x[..., 6:])

@@ -34,27 +34,31 @@ def axial_angles(freqs: Tensor, height: int, width: int) -> Tensor:
     return torch.cat((rows, cols), dim=-1)
 
 
-def rotate_half(x: Tensor) -> Tensor:
-    x = x.unflatten(-1, (-1, 2))
-    x1, x2 = x.unbind(dim=-1)
-    return torch.stack((-x2, x1), dim=-1).flatten(-2)
-
-
-Rotation = tuple[Tensor, Tensor]  # cos and sin of the angles
+Rotation = tuple[Tensor, Tensor]  # cos of the angles, and their sin with the pair signs folded in
 
 
 def rotation(theta: Tensor) -> Rotation:
-    """cos and sin of ``theta``, computed once and shared by every layer that rotates by the same angles."""
-    return theta.cos(), theta.sin()
+    """cos and signed sin of ``theta``, computed once and shared by every layer that rotates by the same angles.
+
+    Interleaved RoPE maps each pair (x1, x2) to (x1 cos - x2 sin, x2 cos + x1 sin). Folding the pair signs
+    into the sin, (-sin, +sin, ...), leaves a swap of each pair at run time: one kernel instead of a negate
+    and a stack, with the same bits (negation is exact).
+    """
+    signs = torch.tensor([-1.0, 1.0], device=theta.device).repeat(theta.shape[-1] // 2)
+    return theta.cos(), theta.sin() * signs
+
+
+def swap_pairs(x: Tensor) -> Tensor:
+    return x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
 
 
 def apply_rotary(rot: Rotation, x: Tensor) -> Tensor:
     """Rotate the first ``cos.shape[-1]`` features of ``x`` (computed in fp32)."""
-    cos, sin = rot
+    cos, signed_sin = rot
     dtype, n = x.dtype, cos.shape[-1]
-    rotated, rest = x[..., :n].float(), x[..., n:]
-    out = rotated * cos + rotate_half(rotated) * sin
-    return torch.cat((out.to(dtype), rest), dim=-1)
+    rotated = x[..., :n].float()
+    out = (rotated * cos + swap_pairs(rotated) * signed_sin).to(dtype)
+    return out if n == x.shape[-1] else torch.cat((out, x[..., n:]), dim=-1)
 
 
 class RotaryEmbedding(nn.Module):
