@@ -7,6 +7,7 @@ peak memory.
 """
 
 import argparse
+import gc
 import resource
 from functools import partial
 
@@ -37,6 +38,9 @@ def run_preset(preset: str, device, repeats: int, variants: list[str]) -> None:
     timings, memory = [], {}
 
     def run(name: str) -> None:
+        gc.collect()  # a compiled method holds its module in a cycle: free the last variant before measuring
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
         torch.manual_seed(0)
         agent = CSGOAgent(CSGOConfig()).to(device).eval()
         for denoiser in (agent.denoiser, agent.upsampler):

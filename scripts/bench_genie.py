@@ -13,7 +13,7 @@ import argparse
 from functools import partial
 
 import torch
-from benchmark import measure, report
+from benchmark import attempt, measure, report
 
 from worldmodels.core.device import pick_device
 from worldmodels.core.speed import precision_context
@@ -55,21 +55,26 @@ def training(device, batch: int, frames: int, repeats: int, sync) -> None:
     tokenizer = VideoTokenizer(TokenizerConfig()).to(device)
     lam = LatentActionModel(LatentActionConfig()).to(device)
     dynamics = DynamicsModel(DynamicsConfig(tokens_per_frame=tokenizer.tokens_per_frame)).to(device)
-    stages = {
-        "tokenizer": (partial(tokenizer_loss, tokenizer, video), tokenizer.parameters()),
+    stages = {  # the tokenizer trains in its own stage and stays frozen in eval mode in the next, as in genie fit
+        "tokenizer": (partial(tokenizer_loss, tokenizer, video), tokenizer.parameters(), True),
         "LAM + dynamics": (
-            partial(genie_loss, tokenizer.eval(), lam, dynamics, video),
+            partial(genie_loss, tokenizer, lam, dynamics, video),
             [*lam.parameters(), *dynamics.parameters()],
+            False,
         ),
     }
-    for stage, (loss_fn, params) in stages.items():
+    for stage, (loss_fn, params, tokenizer_trains) in stages.items():
+        tokenizer.train(tokenizer_trains)
         optimizer = torch.optim.AdamW(params, lr=1e-5)
         timings = []
         for name in ["fp32"] + (["half autocast"] if device.type == "cuda" else []):
             step = partial(optimizer_step, loss_fn, optimizer, device, "half" in name)
-            timings.append(measure(name, step, warmup=1, repeats=repeats, items_per_call=batch * frames, sync=sync))
+            per_call = batch * frames
+            timing = attempt(
+                name, partial(measure, name, step, warmup=1, repeats=repeats, items_per_call=per_call, sync=sync)
+            )
+            timings += [timing] if timing else []
         report(f"Genie {stage} training, batch {batch} x {frames} frames ({device.type})", timings, unit="frames")
-        tokenizer.train()
 
 
 def main() -> None:

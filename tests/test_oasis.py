@@ -241,6 +241,10 @@ def test_cli_headless_and_generate_write_videos(tmp_path):
     )
     assert graphs_on_cpu.returncode == 2
     assert graphs_on_cpu.stderr.strip().splitlines() == ["error: --cuda-graphs needs the model on a CUDA device"]
+    graphs_without_cache = subprocess.run(
+        generate + ["--num-frames", "5", "--cuda-graphs", "--no-cache"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert graphs_without_cache.returncode == 2 and "does nothing with --no-cache" in graphs_without_cache.stderr
 
 
 def test_rotary_turns_each_pair_by_its_angle():

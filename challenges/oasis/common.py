@@ -31,6 +31,8 @@ def load_models(args: argparse.Namespace):
     from worldmodels.oasis import OasisSampler, compile_dit, load_dit, load_vae
     from worldmodels.oasis.prompt import load_prompt, sample_prompt
 
+    if args.cuda_graphs and args.no_cache:
+        raise UserError("--cuda-graphs replays the cached denoising step; it does nothing with --no-cache")
     if args.ddim_steps < 1:
         raise UserError(f"--ddim-steps must be at least 1, got {args.ddim_steps}")
     torch.manual_seed(args.seed)

@@ -44,8 +44,8 @@ def rotation(theta: Tensor) -> Rotation:
     into the sin, (-sin, +sin, ...), leaves a swap of each pair at run time: one kernel instead of a negate
     and a stack, with the same bits (negation is exact).
     """
-    signs = torch.tensor([-1.0, 1.0], device=theta.device).repeat(theta.shape[-1] // 2)
-    return theta.cos(), theta.sin() * signs
+    sin = theta.sin()  # both angles of a pair are equal, so this negates every first sin of a pair
+    return theta.cos(), torch.stack((-sin[..., 0::2], sin[..., 1::2]), dim=-1).flatten(-2)
 
 
 def swap_pairs(x: Tensor) -> Tensor:

@@ -45,14 +45,12 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
         theta = axial_angles(pixel_freqs(dim // heads // 4, max_freq=grid[0] * grid[1]), *grid)
-        cos, sin = rotation(theta.flatten(0, 1))  # (h w) e
-        self.register_buffer("rotary_cos", cos, persistent=False)
-        self.register_buffer("rotary_sin", sin, persistent=False)
+        self.register_buffer("rotary_angles", theta.flatten(0, 1), persistent=False)  # (h w) e
 
     def forward(self, x: Tensor) -> Tensor:
         b, n, d = x.shape
         q, k, v = (z.unflatten(-1, (self.heads, -1)).transpose(1, 2) for z in self.qkv(x).chunk(3, dim=-1))
-        rot = (self.rotary_cos, self.rotary_sin)
+        rot = rotation(self.rotary_angles)  # on the model's device, as the reference computes it
         q, k = apply_rotary(rot, q), apply_rotary(rot, k)
         y = F.scaled_dot_product_attention(q, k, v)
         return self.proj(y.transpose(1, 2).reshape(b, n, d))
