@@ -52,3 +52,12 @@ def test_cpu_autocast_keeps_full_precision():
     with autocast(torch.device("cpu")):
         y = torch.ones(2, 2) @ torch.ones(2, 2)
     assert y.dtype == torch.float32
+
+
+def test_compiling_is_announced_and_plain_eager_is_silent(capsys):
+    from worldmodels.core.speed import compile_notice
+
+    compile_notice(compile=False, cuda_graphs=False)
+    assert capsys.readouterr().out == ""
+    compile_notice(compile=False, cuda_graphs=True)
+    assert "first frames compile the model" in capsys.readouterr().out

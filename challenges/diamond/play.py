@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         raise UserError("say which model to play: --pretrained [--game NAME] or --checkpoint PATH")
 
     from worldmodels.core.device import pick_device
-    from worldmodels.core.speed import speed_up
+    from worldmodels.core.speed import compile_notice, speed_up
     from worldmodels.data.episodes import EpisodeDataset
     from worldmodels.diamond.agent import canonical_game, load_agent
     from worldmodels.diamond.play import DiamondBackend, collect_starts
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.cuda_graphs and device.type != "cuda":
         raise UserError("--cuda-graphs needs a CUDA device")
     speed_up(agent.denoiser, compile=args.compile, cuda_graphs=args.cuda_graphs)
+    compile_notice(args.compile, args.cuda_graphs)
     starts = EpisodeDataset(DATA / "starts" / f"{name}_{args.num_steps_initial_collect}")
     if len(starts) == 0:
         collect_starts(agent, DiamondAtari(game, seed=args.seed), args.num_steps_initial_collect, starts)
@@ -134,7 +135,7 @@ def load_published_or_bundled(game: str, args: argparse.Namespace, device):
 
 def play_csgo(args: argparse.Namespace) -> None:
     from worldmodels.core.device import pick_device
-    from worldmodels.core.speed import speed_up
+    from worldmodels.core.speed import compile_notice, speed_up
     from worldmodels.diamond.csgo import CSGOWorldModel, csgo_folder, load_csgo_agent, load_spawns
     from worldmodels.diamond.csgo_play import CSGOBackend
 
@@ -143,6 +144,7 @@ def play_csgo(args: argparse.Namespace) -> None:
     agent = load_csgo_agent(folder, device=pick_device(args.device))
     for denoiser in (agent.denoiser, agent.upsampler):
         speed_up(denoiser, compile=args.compile, cuda_graphs=args.cuda_graphs)
+    compile_notice(args.compile, args.cuda_graphs)
     if args.size == 640:  # the Atari default: CS:GO sizes come from --size-multiplier
         args.size = 280 * args.size_multiplier
     run_play(CSGOBackend(CSGOWorldModel(agent, args.preset, args.half), spawns, args.mouse_multiplier), args)

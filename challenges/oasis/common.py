@@ -28,6 +28,7 @@ def load_models(args: argparse.Namespace):
     import torch
 
     from worldmodels.core.device import pick_device
+    from worldmodels.core.speed import compile_notice
     from worldmodels.oasis import OasisSampler, compile_dit, load_dit, load_vae
     from worldmodels.oasis.prompt import load_prompt, sample_prompt
 
@@ -48,6 +49,7 @@ def load_models(args: argparse.Namespace):
             ) from None
         raise
     compile_dit(dit, args.compile, args.cuda_graphs)
+    compile_notice(args.compile, args.cuda_graphs)
     prompt = load_prompt(args.prompt or sample_prompt(args.offline), args.n_prompt_frames, args.video_offset)
     sampler = OasisSampler(dit, vae, ddim_steps=args.ddim_steps, use_cache=not args.no_cache, half=args.half)
     return sampler, prompt

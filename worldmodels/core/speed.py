@@ -35,6 +35,12 @@ def speed_up(
     return module
 
 
+def compile_notice(compile: bool, cuda_graphs: bool) -> None:
+    """Say why the first frames are slow: compilation happens on first use, not here."""
+    if compile or cuda_graphs:
+        print("torch.compile: the first frames compile the model (a minute or more), then it runs fast", flush=True)
+
+
 def precision_context(device: torch.device, half: bool):
     """bf16/fp16 autocast on CUDA when ``half``; full precision otherwise."""
     return autocast(device) if half else contextlib.nullcontext()
