@@ -92,8 +92,6 @@ def main(argv: list[str] | None = None) -> None:
     else:
         game = pick_game(args)
         agent, name = load_published_or_bundled(game, args, device)
-    if args.cuda_graphs and device.type != "cuda":
-        raise UserError("--cuda-graphs needs a CUDA device")
     speed_up(agent.denoiser, compile=args.compile, cuda_graphs=args.cuda_graphs)
     compile_notice(args.compile, args.cuda_graphs)
     starts = EpisodeDataset(DATA / "starts" / f"{name}_{args.num_steps_initial_collect}")
