@@ -56,6 +56,12 @@ def write_csgo_folder(root: Path, agent: CSGOAgent, num_spawns: int = 2, spawn_l
     torch.save(agent.state_dict(), folder / "model" / "csgo.pt")
     (folder / "config" / "agent").mkdir(parents=True)
     config = {"_target_": "agent.AgentConfig", **agent.cfg.to_dict(), "rew_end_model": None, "actor_critic": None}
+    for name in ("denoiser", "upsampler"):  # only the keys the published csgo.yaml has
+        config[name]["_target_"] = "models.diffusion.DenoiserConfig"
+        inner = config[name]["inner_model"]
+        inner["_target_"] = "models.diffusion.InnerModelConfig"
+        for key in ("is_upsampler", "noise_cond_emb", "num_actions"):
+            del inner[key]
     (folder / "config" / "agent" / "csgo.yaml").write_text(yaml.safe_dump(config))
     rng = np.random.default_rng(0)
     for k in range(num_spawns):
@@ -63,9 +69,10 @@ def write_csgo_folder(root: Path, agent: CSGOAgent, num_spawns: int = 2, spawn_l
         d.mkdir(parents=True)
         np.save(d / "low_res.npy", rng.integers(0, 256, (spawn_length, 3, 30, 56), dtype=np.uint8))
         np.save(d / "full_res.npy", rng.integers(0, 256, (spawn_length, 3, 150, 280), dtype=np.uint8))
-        act = np.zeros((spawn_length, 51), np.int64)
+        act = np.zeros((spawn_length + 4, 51), np.int64)
         act[:, 11 + 2 + 11] = act[:, 11 + 2 + 23 + 7] = 1  # mouse still
-        np.save(d / "act.npy", act)
-        np.save(d / "next_act.npy", act[:4])
+        act[np.arange(len(act)), np.arange(len(act)) % 11] = 1  # one key a step: every recorded action differs
+        np.save(d / "act.npy", act[:spawn_length])
+        np.save(d / "next_act.npy", act[spawn_length:])
         (d / "info.json").write_text(json.dumps({"source": "synthetic", "start": k}))
     return folder

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,6 +12,7 @@ from csgo_fixtures import TINY, fixed_inputs, tiny_agent, write_csgo_folder
 
 from worldmodels.core.errors import UserError
 from worldmodels.core.video import read_frames
+from worldmodels.diamond import load_agent
 from worldmodels.diamond.csgo import PRESETS, CSGOAgent, CSGOConfig, CSGOWorldModel, load_csgo_agent, load_spawns
 from worldmodels.diamond.csgo_actions import MOUSE_X_BINS, MOUSE_Y_BINS, NUM_ACTIONS, CSGOAction
 from worldmodels.diamond.csgo_play import CSGOBackend
@@ -82,6 +84,56 @@ def test_folder_round_trip_and_world_model_determinism(tmp_path):
     assert frames[0].shape == (2, 3, 150, 280) and torch.equal(frames[0], frames[1])
 
 
+def test_load_agent_takes_the_csgo_folder_or_file(tmp_path):
+    agent = tiny_agent()
+    folder = write_csgo_folder(tmp_path, agent)
+    for source in (folder, folder / "model" / "csgo.pt"):
+        loaded = load_agent(source)
+        assert isinstance(loaded, CSGOAgent) and loaded.cfg == TINY  # the folder's config, also for the file
+        assert torch.equal(loaded.upsampler.state_dict()["inner_model.conv_in.weight"],
+                           agent.upsampler.state_dict()["inner_model.conv_in.weight"])  # fmt: skip
+
+
+def save_npy(path: Path, array) -> None:
+    with open(path, "wb") as f:  # np.save would add ".npy" to a name without it
+        np.save(f, array)
+
+
+BAD_SPAWNS = {
+    "garbage bytes": ("low_res.npy", b"not an array", "low_res.npy: not a readable .npy array"),
+    "channels last": ("low_res.npy", np.zeros((6, 30, 56, 3), np.uint8), r"low_res.npy: expected uint8 frames"),
+    "float frames": ("full_res.npy", np.zeros((6, 3, 150, 280), np.float32), r"got float32 \(6, 3, 150, 280\)"),
+    "too few frames": ("low_res.npy", np.zeros((2, 3, 30, 56), np.uint8), r"shape \(t >= 4, 3, 30, 56\)"),
+    "1-D actions": ("next_act.npy", np.zeros(4, np.int64), r"next_act.npy: expected actions of shape \(n, 51\)"),
+    "act rows": ("act.npy", np.zeros((5, 51), np.int64), r"act.npy: expected actions of shape \(6, 51\)"),
+    "broken info": ("info.json", b"{bad", "info.json: not readable JSON"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SPAWNS))
+def test_bad_spawn_files_are_one_line_errors(tmp_path, case):
+    folder = write_csgo_folder(tmp_path, tiny_agent(), num_spawns=1)
+    name, content, message = BAD_SPAWNS[case]
+    path = folder / "spawn" / "0" / name
+    path.write_bytes(content) if isinstance(content, bytes) else save_npy(path, content)
+    with pytest.raises(UserError, match=message) as error:
+        load_spawns(folder)
+    assert str(path.parent) in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("denoiser: [1, 2", "not a readable CS:GO agent config"), ("denoiser:\n  inner_model:\n    channels: 5\n",
+                                                                 "cannot build the models from this config")],
+)  # fmt: skip
+def test_bad_csgo_config_is_a_one_line_error(tmp_path, text, message):
+    folder = write_csgo_folder(tmp_path, tiny_agent(), num_spawns=1)
+    (folder / "config" / "agent" / "csgo.yaml").write_text(text)
+    with pytest.raises(UserError, match=message) as error:
+        load_csgo_agent(folder)
+    assert "csgo.yaml" in str(error.value) and "\n" not in str(error.value)
+
+
 def test_missing_files_are_clear_errors(tmp_path):
     folder = write_csgo_folder(tmp_path, tiny_agent())
     (folder / "spawn" / "1" / "act.npy").unlink()
@@ -124,16 +176,32 @@ def test_backend_human_and_replay(tmp_path):
     folder = write_csgo_folder(tmp_path, tiny_agent())
     backend = CSGOBackend(CSGOWorldModel(load_csgo_agent(folder)), load_spawns(folder), mouse_multiplier=10)
     assert backend.reset().shape == (150, 280, 3)
-    action = backend.action(InputState(frozenset({"w"}), 3.0, 0.0, (False, False, False), ("w",)))
+    action = backend.action(InputState(frozenset({"w"}), 3.0, 0.0, (False, False, False), ("w",), (3.0, 0.0)))
     assert action.mouse_x == 30 and action.keys == ["w"]
     step = backend.step(action)
     assert step.frame.shape == (150, 280, 3) and step.info["keys"] == "up"
     assert backend.on_key("m") and not backend.human
     backend.reset()
     assert backend.spawn_index == 0  # m restarts the same spawn
-    steps = [backend.step(backend.action(InputState())) for _ in range(4)]
-    assert steps[-1].done and not steps[0].done  # replay ends with the recorded actions
+    fed, world_model_step = [], backend.wm.step
+    backend.wm.step = lambda vector: fed.append(vector) or world_model_step(vector)
+    steps = [backend.step(backend.action(InputState())) for _ in range(5)]
+    spawn = backend.spawn
+    # As the original: the spawn's last context action first, then each recorded next action, then the end.
+    assert torch.equal(torch.stack(fed), torch.cat((spawn.act[-1:], spawn.next_act)).float())
+    assert [s.done for s in steps] == [False] * 4 + [True]
+    assert steps[1].info["keys"] == CSGOAction.decode(spawn.next_act[0]).describe()["keys"]
     assert backend.reset() is not None and backend.spawn_index == 1  # Enter / reset: the next spawn
+
+
+def test_backend_reads_the_last_mouse_event_and_ends_at_the_horizon(tmp_path):
+    folder = write_csgo_folder(tmp_path, tiny_agent(), num_spawns=1)
+    backend = CSGOBackend(CSGOWorldModel(load_csgo_agent(folder)), load_spawns(folder), mouse_multiplier=10, horizon=2)
+    backend.reset()
+    inputs = InputState(frozenset(), 40.0, 0.0, (False, False, False), (), mouse_last=(2.0, -1.0))
+    action = backend.action(inputs)
+    assert (action.mouse_x, action.mouse_y) == (20, -10)  # 10 x the last event, not 10 x the frame's sum
+    assert [backend.step(action).done for _ in range(2)] == [False, True]
 
 
 def test_headless_cli_replays_spawn_actions(tmp_path):
@@ -146,6 +214,8 @@ def test_headless_cli_replays_spawn_actions(tmp_path):
     assert run.returncode == 0, run.stderr
     video = read_frames(tmp_path / "csgo.mp4")
     assert video.shape[0] == 3 and video.shape[-1] == 280
+    refused = subprocess.run(cmd + ["--num-steps-denoising", "5"], cwd=tmp_path, capture_output=True, text=True)
+    assert refused.returncode == 2 and "--game csgo does not take --num-steps-denoising" in refused.stderr
 
 
 def test_hub_download_of_the_csgo_folder(tmp_path):
@@ -158,16 +228,18 @@ def test_hub_download_of_the_csgo_folder(tmp_path):
     files["eloialonso/diamond/atari_100k/models/Pong.pt"] = b"not downloaded: outside csgo/"
     code = (
         "from worldmodels.core.errors import cli_entry\n"
+        "from worldmodels.diamond import load_agent\n"
         "from worldmodels.diamond.csgo import csgo_folder, load_spawns\n"
-        "cli_entry(lambda: print(csgo_folder(), len(load_spawns(csgo_folder()))))()\n"
+        "kind = lambda: type(load_agent('csgo')).__name__\n"
+        "cli_entry(lambda: print(csgo_folder(), len(load_spawns(csgo_folder())), kind()))()\n"
     )
     with FakeHub(files) as hub:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
         env |= {"HF_ENDPOINT": hub.endpoint, "HF_HOME": str(tmp_path / "hf")}
         run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    path, count = run.stdout.split()
-    assert path.endswith("csgo") and count == "1"
+    path, count, kind = run.stdout.split()
+    assert path.endswith("csgo") and count == "1" and kind == "CSGOAgent"
     assert Path(path, "model", "csgo.pt").read_bytes() == (folder / "model" / "csgo.pt").read_bytes()
     assert hub.gets.get("eloialonso/diamond/atari_100k/models/Pong.pt", 0) == 0
     offline = subprocess.run(

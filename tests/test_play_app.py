@@ -76,14 +76,21 @@ def test_held_keys_and_mouse_reach_the_backend(app):
     assert app.backend.inputs[-1].keys == {"space"}
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(5, 5)))  # captures the mouse
     app.tick()
-    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, rel=(7, -3), pos=(5, 5), buttons=(0, 0, 0)))
+    for rel in ((7, -3), (2, 1)):
+        pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, rel=rel, pos=(5, 5), buttons=(0, 0, 0)))
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=3, pos=(5, 5)))
     app.tick()
-    assert (app.backend.inputs[-1].mouse_dx, app.backend.inputs[-1].mouse_dy) == (7, -3)
+    assert (app.backend.inputs[-1].mouse_dx, app.backend.inputs[-1].mouse_dy) == (9, -2)  # the frame's motion
+    assert app.backend.inputs[-1].mouse_last == (2, 1)  # its last event
     assert app.backend.inputs[-1].mouse_buttons == (False, False, True)
     app.tick()
     assert (app.backend.inputs[-1].mouse_dx, app.backend.inputs[-1].mouse_dy) == (0, 0)  # motion is relative
+    assert app.backend.inputs[-1].mouse_last == (0, 0)
     press(pygame.K_ESCAPE)  # first Esc releases the mouse, the second quits
+    assert app.tick() and not app.mouse_captured
+    pygame.event.post(pygame.event.Event(pygame.WINDOWFOCUSGAINED))  # back in the window: captured again
+    assert app.tick() and app.mouse_captured
+    pygame.event.post(pygame.event.Event(pygame.WINDOWFOCUSLOST))
     assert app.tick() and not app.mouse_captured
     press(pygame.K_ESCAPE)
     assert not app.tick()

@@ -22,9 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     play = parser.add_argument_group("DIAMOND")
-    play.add_argument("-n", "--num-steps-initial-collect", type=int, default=1000, help="real steps for WM starts")
-    play.add_argument("--horizon", type=int, default=50, help="imagination horizon")
-    play.add_argument("--num-steps-denoising", type=int, default=3, help="sampler steps per frame")
+    play.add_argument("-n", "--num-steps-initial-collect", type=int, help="real steps for WM starts (1000)")
+    play.add_argument("--horizon", type=int, help="imagined steps before a reset (Atari 50, CS:GO 1000)")
+    play.add_argument("--num-steps-denoising", type=int, help="sampler steps per frame (3)")
     play.add_argument("-r", "--record", action="store_true", help="save played episodes as datasets")
     play.add_argument("-d", "--dataset", nargs="?", const=DATA / "recordings", type=Path, help="browse datasets")
     play.add_argument("--seed", type=int, default=0)
@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     if (args.game or "").lower() == "csgo":
         play_csgo(args)
         return
+    for name, default in (("num_steps_initial_collect", 1000), ("horizon", 50), ("num_steps_denoising", 3)):
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     if not args.pretrained and not args.checkpoint:
         raise UserError("say which model to play: --pretrained [--game NAME] or --checkpoint PATH")
 
@@ -131,12 +134,28 @@ def load_published_or_bundled(game: str, args: argparse.Namespace, device):
     return load_agent(bundled, device=device), bundled.stem
 
 
+ATARI_ONLY = {
+    "pretrained": "--pretrained",
+    "checkpoint": "--checkpoint",
+    "config": "--config",
+    "num_steps_initial_collect": "-n/--num-steps-initial-collect",
+    "num_steps_denoising": "--num-steps-denoising (CS:GO: --preset)",
+    "record": "-r/--record (CS:GO: F9 records an MP4)",
+}
+
+
 def play_csgo(args: argparse.Namespace) -> None:
+    import torch
+
     from worldmodels.core.device import pick_device
     from worldmodels.core.speed import compile_notice, speed_up
     from worldmodels.diamond.csgo import CSGOWorldModel, csgo_folder, load_csgo_agent, load_spawns
-    from worldmodels.diamond.csgo_play import CSGOBackend
+    from worldmodels.diamond.csgo_play import HORIZON, CSGOBackend
 
+    given = [flag for name, flag in ATARI_ONLY.items() if getattr(args, name) not in (None, False)]
+    if given:
+        raise UserError(f"--game csgo does not take {', '.join(given)} (Atari only); use --csgo-dir for a local model")
+    torch.manual_seed(args.seed)
     folder = csgo_folder(args.csgo_dir, offline=args.offline)
     spawns = load_spawns(folder)
     agent = load_csgo_agent(folder, device=pick_device(args.device))
@@ -145,7 +164,9 @@ def play_csgo(args: argparse.Namespace) -> None:
     compile_notice(args.compile, args.cuda_graphs)
     if args.size == 640:  # the Atari default: CS:GO sizes come from --size-multiplier
         args.size = 280 * args.size_multiplier
-    run_play(CSGOBackend(CSGOWorldModel(agent, args.preset, args.half), spawns, args.mouse_multiplier), args)
+    world_model = CSGOWorldModel(agent, args.preset, args.half)
+    backend = CSGOBackend(world_model, spawns, args.mouse_multiplier, args.horizon or HORIZON, human=not args.headless)
+    run_play(backend, args)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import yaml
@@ -22,6 +23,9 @@ from worldmodels.core.hub import HubFile, download, resolve
 from worldmodels.diamond.actor_critic import ActorCritic, ActorCriticConfig
 from worldmodels.diamond.denoiser import Denoiser, DenoiserConfig
 from worldmodels.diamond.rew_end_model import RewEndModel, RewEndModelConfig
+
+if TYPE_CHECKING:
+    from worldmodels.diamond.csgo import CSGOAgent
 
 HUB_REPO = "eloialonso/diamond"
 ATARI_100K_GAMES = [
@@ -119,28 +123,37 @@ def load_agent(
     config: AgentConfig | str | os.PathLike | None = None,
     device: torch.device | str = "cpu",
     offline: bool = False,
-) -> Agent:
+) -> "Agent | CSGOAgent":
     """An Agent from a checkpoint file, an ``hf://`` reference, or an Atari 100k game name.
 
     A game name downloads ``atari_100k/models/<Game>.pt`` and the published agent config from the hub.
     ``config`` (an AgentConfig or a YAML path) defaults to the YAML beside a local checkpoint
     (``<name>.yaml``, ``config.yaml``), else the published architecture.
+    ``"csgo"``, a ``csgo/`` folder or its ``csgo.pt`` give the CS:GO world model instead (a ``CSGOAgent``:
+    ``denoiser`` and ``upsampler``).
     """
+    from worldmodels.diamond.csgo import csgo_folder, load_csgo_agent
+
+    if str(path_or_game).lower() == "csgo" and not Path(path_or_game).exists():
+        return load_csgo_agent(csgo_folder(offline=offline), config, device)
+    if (Path(path_or_game) / "model" / "csgo.pt").is_file():
+        return load_csgo_agent(path_or_game, config, device)
     game = canonical_game(str(path_or_game)) if not Path(path_or_game).exists() else None
-    if game is not None:
-        path = download(hub_checkpoint(game), offline=offline)
-        if config is None:
-            config = download(HubFile(HUB_REPO, "atari_100k/config/agent/default.yaml"), offline=offline)
-    else:
-        path = resolve(path_or_game, offline=offline)
-        if config is None:
-            config = next((p for p in (path.with_suffix(".yaml"), path.parent / "config.yaml") if p.is_file()), None)
+    path = download(hub_checkpoint(game), offline=offline) if game else resolve(path_or_game, offline=offline)
+    tensors = load_tensors(path)
+    if any(k.startswith("upsampler.") for k in tensors):
+        if isinstance(config, AgentConfig):
+            raise UserError(f"{path}: a CS:GO checkpoint; give its config as a YAML path, not an AgentConfig")
+        return load_csgo_agent(path, config, device, tensors=tensors)
+    if config is None and game is not None:
+        config = download(HubFile(HUB_REPO, "atari_100k/config/agent/default.yaml"), offline=offline)
+    elif config is None:
+        config = next((p for p in (path.with_suffix(".yaml"), path.parent / "config.yaml") if p.is_file()), None)
     if config is None:
         config = AgentConfig()
     elif not isinstance(config, AgentConfig):
         config = AgentConfig.from_yaml(config)
 
-    tensors = load_tensors(path)
     if ACTION_TENSOR not in tensors:
         present = sorted({k.split(".")[0] for k in tensors})
         raise UserError(f"{path}: not a DIAMOND agent checkpoint (no {ACTION_TENSOR}; top-level keys: {present})")

@@ -28,6 +28,7 @@ from worldmodels.diffusion.karras import DiffusionSampler
 
 NUM_ACTIONS = 51
 UPSAMPLING_FACTOR = 5
+LOW_RES, FULL_RES = (30, 56), (150, 280)
 SPAWN_FILES = ("low_res.npy", "full_res.npy", "act.npy", "next_act.npy")
 
 # csgo:config/world_model_env/{fast,higher_quality}.yaml
@@ -78,7 +79,8 @@ class CSGOConfig:
             default = cls()
             return cls(*(getattr(default, k).updated(data.get(k)) for k in ("denoiser", "upsampler")))
         except (OSError, yaml.YAMLError, TypeError, AttributeError) as e:
-            raise UserError(f"{path}: not a readable CS:GO agent config ({e})") from None
+            reason = " ".join(str(e).split())  # YAML errors span several lines
+            raise UserError(f"{path}: not a readable CS:GO agent config ({reason})") from None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -120,16 +122,29 @@ def csgo_folder(folder: str | os.PathLike | None = None, offline: bool = False) 
     return csgo_folder(Path(local) / "csgo")
 
 
-def load_csgo_agent(folder: str | os.PathLike, device="cpu") -> CSGOAgent:
-    """The two CS:GO models from a ``csgo/`` folder, loaded strictly."""
-    folder = Path(folder)
-    config_path = folder / "config" / "agent" / "csgo.yaml"
+def load_csgo_agent(
+    folder_or_file: str | os.PathLike,
+    config: str | os.PathLike | None = None,
+    device="cpu",
+    tensors: dict[str, Tensor] | None = None,
+) -> CSGOAgent:
+    """The two CS:GO models, loaded strictly from a ``csgo/`` folder or its ``model/csgo.pt`` (``tensors``:
+    that file's contents, when the caller already read them); the config is ``config`` (a YAML), else the
+    folder's ``config/agent/csgo.yaml``, else the published architecture."""
+    path = Path(folder_or_file)
+    folder = path.parent.parent if path.is_file() else path
+    path = path if path.is_file() else folder / "model" / "csgo.pt"
+    config_path = Path(config) if config is not None else folder / "config" / "agent" / "csgo.yaml"
+    if config is not None and not config_path.is_file():
+        raise UserError(f"{config_path}: config file not found")
     cfg = CSGOConfig.from_yaml(config_path) if config_path.is_file() else CSGOConfig()
-    path = folder / "model" / "csgo.pt"
-    tensors = load_tensors(path)
+    tensors = tensors if tensors is not None else load_tensors(path)
     if not any(k.startswith("upsampler.") for k in tensors):
         raise UserError(f"{path}: not a DIAMOND CS:GO checkpoint (no upsampler.* tensors)")
-    agent = CSGOAgent(cfg)
+    try:
+        agent = CSGOAgent(cfg)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise UserError(f"{config_path}: cannot build the models from this config ({type(e).__name__}: {e})") from None
     for name in ("denoiser", "upsampler"):
         load_strict(getattr(agent, name), with_prefix(tensors, name), f"{path} [{name}]")
     return agent.to(device).eval()
@@ -146,7 +161,8 @@ class Spawn:
     info: dict
 
 
-def load_spawns(folder: Path) -> list[Spawn]:
+def load_spawns(folder: Path, context_frames: int = 4) -> list[Spawn]:
+    """Every ``spawn/<k>/`` of a CS:GO folder, in numeric order, checked against the published layout."""
     root = folder / "spawn"
     dirs = (
         sorted((d for d in root.iterdir() if d.is_dir()), key=lambda d: (len(d.name), d.name)) if root.is_dir() else []
@@ -158,14 +174,41 @@ def load_spawns(folder: Path) -> list[Spawn]:
         missing = [f for f in SPAWN_FILES if not (d / f).is_file()]
         if missing:
             raise UserError(f"{d}: spawn folder is missing {', '.join(missing)}")
-        frames = {f: torch.from_numpy(np.load(d / f)) for f in SPAWN_FILES}
-        info = json.loads((d / "info.json").read_text()) if (d / "info.json").is_file() else {}
+        arrays = {f: _load_npy(d / f) for f in SPAWN_FILES}
+        _check_spawn(d, arrays, context_frames)
+        try:
+            info = json.loads((d / "info.json").read_text()) if (d / "info.json").is_file() else {}
+        except (OSError, ValueError) as e:
+            raise UserError(f"{d / 'info.json'}: not readable JSON ({e})") from None
+        frames = {f: torch.from_numpy(a) for f, a in arrays.items()}
         to_model = lambda x: x.float().div(255).mul(2).sub(1)  # noqa: E731
         spawns.append(
             Spawn(to_model(frames["low_res.npy"]), to_model(frames["full_res.npy"]), frames["act.npy"].long(),
                   frames["next_act.npy"].long(), info)
         )  # fmt: skip
     return spawns
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path)
+    except (OSError, ValueError, EOFError) as e:
+        raise UserError(f"{path}: not a readable .npy array ({e})") from None
+
+
+def _check_spawn(d: Path, arrays: dict[str, np.ndarray], context_frames: int) -> None:
+    """Frames: uint8 t x 3 x H x W at the two published sizes; actions: t x 51 (context) and n x 51 (next)."""
+    low, full, act, next_act = (arrays[f] for f in SPAWN_FILES)
+    for name, a, (h, w), min_frames in (("low_res", low, LOW_RES, context_frames), ("full_res", full, FULL_RES, 1)):
+        if a.dtype != np.uint8 or a.ndim != 4 or a.shape[1:] != (3, h, w) or len(a) < min_frames:
+            raise UserError(
+                f"{d / name}.npy: expected uint8 frames of shape (t >= {min_frames}, 3, {h}, {w}), "
+                f"got {a.dtype} {a.shape}"
+            )
+    for name, a, rows in (("act", act, len(low)), ("next_act", next_act, None)):
+        if a.ndim != 2 or a.shape[1] != NUM_ACTIONS or (rows is not None and len(a) != rows):
+            expected = f"({rows if rows is not None else 'n'}, {NUM_ACTIONS})"
+            raise UserError(f"{d / name}.npy: expected actions of shape {expected}, got {a.shape}")
 
 
 class CSGOWorldModel:

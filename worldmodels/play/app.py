@@ -63,6 +63,7 @@ class PlayApp:
         self.running = True
         self.held: dict[str, None] = {}  # an ordered set: press order matters to some games
         self.mouse_rel = [0.0, 0.0]
+        self.mouse_last = (0.0, 0.0)
         self.mouse_buttons = [False, False, False]
         self.mouse_captured = False
         self.recorder: VideoWriter | None = None
@@ -129,9 +130,11 @@ class PlayApp:
         if self.policy is not None:
             action = self.policy(self.rng)
         else:
-            inputs = InputState(frozenset(self.held), *self.mouse_rel, tuple(self.mouse_buttons), tuple(self.held))
+            inputs = InputState(
+                frozenset(self.held), *self.mouse_rel, tuple(self.mouse_buttons), tuple(self.held), self.mouse_last
+            )
             action = self.backend.action(inputs)
-        self.mouse_rel = [0.0, 0.0]
+        self.mouse_rel, self.mouse_last = [0.0, 0.0], (0.0, 0.0)
         start = time.perf_counter()
         result = self.backend.step(action)
         self.step_times = (self.step_times + [time.perf_counter() - start])[-30:]
@@ -156,6 +159,7 @@ class PlayApp:
             elif event.type == pygame.MOUSEMOTION and self.mouse_captured:
                 self.mouse_rel[0] += event.rel[0]
                 self.mouse_rel[1] += event.rel[1]
+                self.mouse_last = (float(event.rel[0]), float(event.rel[1]))
             elif event.type == pygame.MOUSEBUTTONDOWN:
                 if self.backend.uses_mouse and not self.mouse_captured:
                     self._capture_mouse(True)
@@ -165,6 +169,8 @@ class PlayApp:
                 self.mouse_buttons[event.button - 1] = False
             elif event.type == pygame.WINDOWFOCUSLOST and self.mouse_captured:
                 self._capture_mouse(False)
+            elif event.type == pygame.WINDOWFOCUSGAINED and self.backend.uses_mouse and self.policy is None:
+                self._capture_mouse(True)
 
     def _on_keydown(self, key: str) -> None:
         if key == "escape":

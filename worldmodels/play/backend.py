@@ -11,13 +11,15 @@ import numpy as np
 
 @dataclass(frozen=True)
 class InputState:
-    """What the player holds down this frame; mouse motion is relative, since the last frame."""
+    """What the player holds down this frame; mouse motion is relative: the sum since the last frame, and the
+    last motion event alone (DIAMOND's CS:GO play reads only that one, and its mouse multiplier assumes it)."""
 
     keys: frozenset[str] = frozenset()
     mouse_dx: float = 0.0
     mouse_dy: float = 0.0
     mouse_buttons: tuple[bool, bool, bool] = (False, False, False)
     pressed_order: tuple[str, ...] = ()  # the held keys, oldest press first (some games care)
+    mouse_last: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass
