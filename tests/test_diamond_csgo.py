@@ -1,4 +1,3 @@
-import json
 import os
 import subprocess
 import sys
@@ -19,12 +18,9 @@ from worldmodels.diamond.csgo_play import CSGOBackend
 from worldmodels.diffusion.karras import DiffusionSampler
 from worldmodels.play.backend import InputState
 
-GOLDEN = json.loads((Path(__file__).parent / "data" / "csgo_golden.json").read_text())
+# Outputs of the published csgo-branch implementation for the tiny agent and inputs below (CPU, seed 3).
+GOLDEN = np.load(Path(__file__).parent / "data" / "csgo_golden.npz")
 LISTING = Path(__file__).resolve().parents[2] / "shared" / "reference" / "diamond_state_dict_csgo.txt"
-
-
-def levels(x: torch.Tensor) -> float:
-    return ((x + 1) * 127.5).round().sum().item()
 
 
 def test_published_sizes():
@@ -50,6 +46,10 @@ def test_names_and_shapes_match_the_published_listing():
     assert ours == expected
 
 
+def levels(x: torch.Tensor) -> torch.Tensor:
+    return ((x + 1) * 127.5).round().int()
+
+
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_two_stage_sampling_equals_the_published_implementation(preset):
     agent = tiny_agent()
@@ -60,11 +60,11 @@ def test_two_stage_sampling_equals_the_published_implementation(preset):
     upsampled, _ = DiffusionSampler(agent.upsampler, **PRESETS[preset]["upsampling"]).sample(
         torch.cat((full, low[:, None]), 1), None
     )
-    golden = GOLDEN[preset]
     assert next_obs.shape == (1, 3, 30, 56) and upsampled.shape == (1, 3, 150, 280)
-    assert abs(levels(next_obs) - golden["next_obs_levels_sum"]) <= 4
-    assert abs(levels(upsampled) - golden["full_res_levels_sum"]) <= 16
-    assert torch.allclose(upsampled[0, :, :2, :2].flatten(), torch.tensor(golden["full_res_corner"]), atol=1e-5)
+    for ours, name in ((next_obs, "next_obs_levels"), (upsampled, "full_res_levels")):
+        # Frames are 8-bit quantised, so float rounding (thread count, CPU) may flip a rare pixel by one level.
+        diff = (levels(ours) - torch.from_numpy(GOLDEN[f"{preset}/{name}"]).int()).abs()
+        assert diff.max() <= 1 and diff.count_nonzero() <= diff.numel() // 1000, (name, diff.max(), diff.sum())
 
 
 def test_folder_round_trip_and_world_model_determinism(tmp_path):
