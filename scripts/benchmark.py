@@ -3,10 +3,15 @@
 Every ``scripts/bench_*.py`` uses it; ``make bench`` runs them all. Benchmarks are not tests.
 """
 
+import os
+import resource
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import torch
 
 
 @dataclass
@@ -72,3 +77,36 @@ def report(title: str, timings: list[Timing], unit: str = "items") -> str:
     text = "\n".join(lines)
     print(text)
     return text
+
+
+class PeakMemory:
+    """Peak memory (MB) while the ``with`` block runs: the CUDA allocator's peak on ``cuda``, else the process's
+    resident set, sampled every few ms (Linux; elsewhere the process's lifetime peak, ``ru_maxrss``)."""
+
+    def __init__(self, device: torch.device, interval: float = 0.005):
+        self.device, self.interval, self.mb = device, interval, 0.0
+        self._done = threading.Event()
+
+    def __enter__(self) -> "PeakMemory":
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        elif os.path.exists("/proc/self/statm"):
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+        while not self._done.is_set():
+            with open("/proc/self/statm") as f:
+                self.mb = max(self.mb, int(f.read().split()[1]) * page_mb)
+            self._done.wait(self.interval)
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == "cuda":
+            self.mb = torch.cuda.max_memory_allocated() / 2**20
+        elif hasattr(self, "_thread"):
+            self._done.set()
+            self._thread.join()
+        else:
+            self.mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

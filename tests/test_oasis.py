@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -7,31 +8,21 @@ import numpy as np
 import pygame
 import pytest
 import torch
+from oasis_fixtures import tiny_models
 
 from worldmodels.core.checkpoints import load_tensors, read_metadata, save_tensors
 from worldmodels.core.errors import UserError
 from worldmodels.core.video import read_frames, write_video
 from worldmodels.diffusion.ddim import alphas_cumprod, ddim_levels
-from worldmodels.oasis import DiT, DiTConfig, OasisSampler, VAEConfig, ViTVAE, load_dit, load_vae, save_model
-from worldmodels.oasis.actions import PITCH, YAW, action_from_input, load_actions
+from worldmodels.oasis import DiT, OasisSampler, ViTVAE, load_dit, load_vae, save_model
+from worldmodels.oasis.actions import ACTION_KEYS, PITCH, YAW, action_from_input, load_actions
 from worldmodels.oasis.play import OasisBackend
 from worldmodels.oasis.prompt import load_prompt
 from worldmodels.play.app import PlayApp, PlayOptions
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "oasis"
 needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures/oasis is not beside the repo")
-TINY_DIT = DiTConfig(hidden_size=64, depth=2, num_heads=2, max_frames=4)
-TINY_VAE = VAEConfig(dim=32, heads=2, enc_depth=1, dec_depth=1)
-
-
-def tiny_models(seed: int = 0):
-    torch.manual_seed(seed)
-    dit, vae = DiT(TINY_DIT).eval(), ViTVAE(TINY_VAE).eval()
-    with torch.no_grad():  # adaLN-Zero starts at zero: perturb so every path matters
-        for name, p in dit.named_parameters():
-            if "freqs" not in name:
-                p.add_(torch.randn_like(p) * 0.05)
-    return dit, vae
+LISTING = Path(__file__).resolve().parents[2] / "shared" / "reference" / "oasis_state_dict.txt"
 
 
 def test_published_sizes_and_shapes():
@@ -40,6 +31,27 @@ def test_published_sizes_and_shapes():
     assert sum(p.numel() for p in dit.parameters()) == 607_943_792
     assert sum(p.numel() for p in vae.parameters()) == 229_246_160
     assert len(dit.state_dict()) == 334 and len(vae.state_dict()) == 228
+
+
+@pytest.mark.skipif(not LISTING.is_file(), reason="../shared/reference/oasis_state_dict.txt is not beside the repo")
+def test_names_and_shapes_match_the_published_listing():
+    """The listing has a '## ' section per model (DiT, VAE, then non-persistent buffers); lines are 'name [shape]'."""
+    sections = {}
+    for line in LISTING.read_text().splitlines():
+        if line.startswith("## "):
+            section = sections.setdefault(line.split()[1], {})
+        elif line.strip() and not line.startswith("#"):
+            name, _, shape = line.partition(" [")
+            section[name] = tuple(int(n) for n in shape.rstrip("]").split(",") if n.strip())
+    with torch.device("meta"):
+        dit, vae = DiT(), ViTVAE()
+    assert {k: tuple(v.shape) for k, v in dit.state_dict().items()} == sections["DiT-S/2"]
+    assert {k: tuple(v.shape) for k, v in vae.state_dict().items()} == sections["ViT-VAE"]
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    a, b = a.state_dict(), b.state_dict()
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_tiny_shapes():
@@ -64,9 +76,8 @@ def test_temporal_attention_is_causal():
 
 def test_strict_round_trip_and_bad_files(tmp_path):
     dit, vae = tiny_models()
-    load_dit(save_model(dit, tmp_path / "dit.safetensors"))
-    loaded = load_vae(save_model(vae, tmp_path / "vae.safetensors"))
-    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in vae.state_dict().items())
+    assert same_weights(load_dit(save_model(dit, tmp_path / "dit.safetensors")), dit)
+    assert same_weights(load_vae(save_model(vae, tmp_path / "vae.safetensors")), vae)
     with pytest.raises(UserError, match="not an Oasis DiT checkpoint"):
         load_dit(tmp_path / "vae.safetensors")
     tensors = load_tensors(tmp_path / "dit.safetensors")
@@ -139,19 +150,55 @@ def test_both_action_formats_give_the_same_tensor():
     assert torch.equal(pickled[0], torch.zeros(25))  # the zero action Oasis puts first
 
 
-def test_malformed_action_files_are_refused(tmp_path):
-    torch.save({"payload": print}, tmp_path / "evil.actions.pt")
-    with pytest.raises(UserError, match="evil.actions.pt: not a readable action file"):
-        load_actions(tmp_path / "evil.actions.pt")
-    torch.save(torch.zeros(4, 7), tmp_path / "short.one_hot_actions.pt")
-    with pytest.raises(UserError, match="short.one_hot_actions.pt: malformed action file"):
-        load_actions(tmp_path / "short.one_hot_actions.pt")
-    torch.save([{"forward": 1}], tmp_path / "partial.actions.pt")
-    with pytest.raises(UserError, match="partial.actions.pt: malformed action file"):
-        load_actions(tmp_path / "partial.actions.pt")
-    torch.save(torch.zeros(4, 25), tmp_path / "moves.pt")
-    with pytest.raises(UserError, match="moves.pt: expected a .*actions.pt"):
-        load_actions(tmp_path / "moves.pt")
+def vpt_step(camera: np.ndarray, **buttons) -> dict:
+    """One step of a VPT ``.actions.pt`` list: every button 0 unless given, camera as two bins."""
+    return {key: 0 for key in ACTION_KEYS if key not in ("cameraX", "cameraY")} | buttons | {"camera": camera}
+
+
+def one_hot_with(step: int, key: str, value: float) -> torch.Tensor:
+    actions = torch.zeros(3, len(ACTION_KEYS))
+    actions[step, ACTION_KEYS.index(key)] = value
+    return actions
+
+
+MALFORMED_ACTIONS = {
+    "evil.actions.pt": ({"payload": print}, "pickles objects other than tensors"),
+    "garbage.actions.pt": (b"hello, not a pickle", "not a file written by torch.save"),
+    "blank.one_hot_actions.pt": (b"", "not a file written by torch.save"),
+    "short.one_hot_actions.pt": (torch.zeros(4, 7), "expected a N x 25 tensor"),
+    "partial.actions.pt": ([{"forward": 1}], "a step has no 'inventory' entry"),
+    "empty.one_hot_actions.pt": (torch.zeros(0, 25), "holds no actions"),
+    "empty.actions.pt": ([], "holds no actions"),
+    "nan.one_hot_actions.pt": (one_hot_with(1, "jump", float("nan")), r"step 1 has jump = nan"),
+    "inf.one_hot_actions.pt": (one_hot_with(0, "cameraY", float("inf")), r"cameraY = inf, expected .* \[-1, 1\]"),
+    "negative.one_hot_actions.pt": (one_hot_with(2, "forward", -1), r"step 2 has forward = -1, expected .* \[0, 1\]"),
+    "camera.actions.pt": ([vpt_step(np.array([40, 100]))], r"step 0 has cameraY = 1.5"),
+    "moves.pt": (torch.zeros(4, 25), r"expected a \*.actions.pt"),
+}
+
+
+@pytest.mark.parametrize("name", MALFORMED_ACTIONS)
+def test_malformed_action_files_are_refused_in_one_line(tmp_path, name):
+    content, reason = MALFORMED_ACTIONS[name]
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        torch.save(content, path)
+    with pytest.raises(UserError) as refused:
+        load_actions(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message and re.search(reason, message), message
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32])
+def test_vpt_camera_of_another_numpy_dtype_loads_the_same(tmp_path, dtype):
+    steps = [vpt_step(np.array([50, 30], dtype=np.int64), jump=1), vpt_step(np.array([40, 80], dtype=np.int64))]
+    torch.save(steps, tmp_path / "fixture_dtype.actions.pt")
+    torch.save([s | {"camera": s["camera"].astype(dtype)} for s in steps], tmp_path / "other_dtype.actions.pt")
+    expected = load_actions(tmp_path / "fixture_dtype.actions.pt")
+    assert expected[1, PITCH] == 0.25 and expected[1, YAW] == -0.25 and expected[2, YAW] == 1
+    assert torch.equal(load_actions(tmp_path / "other_dtype.actions.pt"), expected)
 
 
 def test_camera_convention_pitch_then_yaw():
@@ -164,9 +211,12 @@ def test_camera_convention_pitch_then_yaw():
 
 
 @needs_fixtures
-def test_prompt_from_png_and_mp4(tmp_path):
+def test_prompt_from_png():
     png = load_prompt(FIXTURES / "sample_image_0.png")
     assert png.shape == (1, 1, 3, 360, 640) and png.dtype == torch.uint8
+
+
+def test_prompt_from_mp4_is_frames_then_channels(tmp_path):
     frames = [np.full((180, 320, 3), 60 * i, np.uint8) for i in range(3)]
     write_video(tmp_path / "clip.mp4", frames)
     video = load_prompt(tmp_path / "clip.mp4", num_frames=2, offset=1)
@@ -174,6 +224,10 @@ def test_prompt_from_png_and_mp4(tmp_path):
     assert abs(video[0, 0].float().mean().item() - 60) < 5 and abs(video[0, 1].float().mean().item() - 120) < 5
     with pytest.raises(UserError, match="needs 5 frames"):
         load_prompt(tmp_path / "clip.mp4", num_frames=5)
+
+
+def key_down(key: int, name: str) -> pygame.event.Event:
+    return pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=name, scancode=0)
 
 
 def test_play_loop_turns_keys_and_mouse_into_actions(tmp_path):
@@ -187,18 +241,25 @@ def test_play_loop_turns_keys_and_mouse_into_actions(tmp_path):
     try:
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(1, 1)))  # captures the mouse
         app.tick()
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_w, mod=0, unicode="w", scancode=0))
+        pygame.event.post(key_down(pygame.K_w, "w"))
         pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, rel=(8, 4), pos=(1, 1), buttons=(0, 0, 0)))
         pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=3, pos=(1, 1)))
         app.tick()
-        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_EQUALS, mod=0, unicode="=", scancode=0))
+        for key, name in [
+            (pygame.K_LSHIFT, ""), (pygame.K_LCTRL, ""), (pygame.K_e, "e"), (pygame.K_q, "q"), (pygame.K_f, "f"),
+            (pygame.K_5, "5"), (pygame.K_SPACE, " "), (pygame.K_EQUALS, "="),
+        ]:  # fmt: skip
+            pygame.event.post(key_down(key, name))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(1, 1)))
         app.tick()
     finally:
         app.close()
     action = seen[1]
     assert action[11] == 1 and action[22] == 1 and action[21] == 0  # forward, use (right button), no attack
     assert action[YAW] == pytest.approx(8 * 0.5 / 0.5 / 40) and action[PITCH] == pytest.approx(4 * 0.5 / 0.5 / 40)
-    assert seen[2][YAW] == 0  # mouse motion is per frame
+    held = ["forward", "use", "sneak", "sprint", "inventory", "drop", "swapHands", "hotbar.5", "jump", "attack"]
+    expected = torch.tensor([float(key in held) for key in ACTION_KEYS])
+    assert torch.equal(seen[2], expected)  # W and right button still held; no mouse motion this frame
     assert sampler.ddim_steps == 2 and app.hud_fields()["window"] == "4/4"
 
 

@@ -1,21 +1,27 @@
 """Options and loading shared by oasis-play and oasis-generate."""
 
 import argparse
+from pathlib import Path
 
 from worldmodels.core.errors import UserError
-from worldmodels.oasis.load import DEFAULT_DIT, DEFAULT_VAE, DIT_FILE, HUB_REPO, VAE_FILE
+from worldmodels.oasis.load import DIT_FILE, HUB_REPO, VAE_FILE
+
+LOCAL = Path("data/oasis")  # where `make challenge3` looks for the weights before asking the hub
+SAMPLE_PROMPT = "sample_image_0.png"
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
-    group.add_argument("--dit", default=DEFAULT_DIT, help="DiT weights: a local file or hf://owner/repo/file")
-    group.add_argument("--vae", default=DEFAULT_VAE, help="ViT-VAE weights: a local file or hf://owner/repo/file")
+    group.add_argument(
+        "--dit", help=f"DiT weights: a file or hf://owner/repo/file (default: {LOCAL / DIT_FILE}, else the hub)"
+    )
+    group.add_argument("--vae", help=f"ViT-VAE weights (default: {LOCAL / VAE_FILE}, else the hub)")
     group.add_argument("--prompt", help="PNG/JPEG/MP4 to start from (default: the open-oasis sample frame)")
     group.add_argument("--n-prompt-frames", type=int, default=1, help="frames of a video prompt to use")
-    group.add_argument("--video-offset", type=int, default=0, help="first frame of a video prompt")
+    group.add_argument("--video-offset", type=int, default=0, help="first frame of a video prompt (and its actions)")
     group.add_argument("--ddim-steps", type=int, default=10)
     group.add_argument("--no-cache", action="store_true", help="recompute the context every step (the reference)")
-    group.add_argument("--half", action="store_true", help="fp16/bf16 autocast (CUDA)")
+    group.add_argument("--fp32", action="store_true", help="full precision on CUDA (default: fp16/bf16 autocast)")
     group.add_argument("--compile", action="store_true", help="torch.compile the DiT")
     group.add_argument("--cuda-graphs", action="store_true", help="replay the compiled DiT as CUDA graphs")
     group.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
@@ -23,33 +29,63 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int, default=0)
 
 
+def check_model_arguments(args: argparse.Namespace) -> None:
+    """Refuse bad numbers before the (slow) model loading."""
+    if args.n_prompt_frames < 1:
+        raise UserError(f"--n-prompt-frames must be at least 1, got {args.n_prompt_frames}")
+    if args.video_offset < 0:
+        raise UserError(f"--video-offset must be 0 or more, got {args.video_offset}")
+    if args.ddim_steps < 1:
+        raise UserError(f"--ddim-steps must be at least 1, got {args.ddim_steps}")
+    if args.cuda_graphs and args.no_cache:
+        raise UserError("--cuda-graphs replays the cached denoising step; it does nothing with --no-cache")
+
+
+def action_script(path: str, video_offset: int = 0):
+    """An action file as the reference conditions on it: the zero action, then the file's actions from
+    ``video_offset`` on (the prompt's frames and the file's actions skip the same number of steps)."""
+    import torch
+
+    from worldmodels.oasis.actions import load_actions
+
+    actions = load_actions(path)
+    return torch.cat([actions[:1], actions[1 + video_offset :]])
+
+
+def weights(given: str | None, name: str) -> str:
+    if given is not None:
+        return given
+    local = LOCAL / name
+    return str(local) if local.is_file() else f"hf://{HUB_REPO}/{name}"
+
+
 def load_models(args: argparse.Namespace):
     """(sampler, prompt) from the parsed options, with one clear message when the weights are missing."""
     import torch
 
     from worldmodels.core.device import pick_device
+    from worldmodels.core.hub import HubUnavailable
     from worldmodels.core.speed import compile_notice
     from worldmodels.oasis import OasisSampler, compile_dit, load_dit, load_vae
     from worldmodels.oasis.prompt import load_prompt, sample_prompt
 
-    if args.cuda_graphs and args.no_cache:
-        raise UserError("--cuda-graphs replays the cached denoising step; it does nothing with --no-cache")
-    if args.ddim_steps < 1:
-        raise UserError(f"--ddim-steps must be at least 1, got {args.ddim_steps}")
+    check_model_arguments(args)
     torch.manual_seed(args.seed)
     device = pick_device(args.device)
     try:
-        dit = load_dit(args.dit, device=device, offline=args.offline)
-        vae = load_vae(args.vae, device=device, offline=args.offline)
-    except UserError as e:
-        if args.dit == DEFAULT_DIT or args.vae == DEFAULT_VAE:
-            raise UserError(
-                f"{e}. Oasis needs {DIT_FILE} and {VAE_FILE} from the hub repo {HUB_REPO}: download both and pass "
-                "--dit PATH --vae PATH"
-            ) from None
-        raise
+        dit = load_dit(weights(args.dit, DIT_FILE), device=device, offline=args.offline)
+        vae = load_vae(weights(args.vae, VAE_FILE), device=device, offline=args.offline)
+    except HubUnavailable as e:
+        raise UserError(
+            f"{str(e).split(';')[0]}. Oasis needs {DIT_FILE} and {VAE_FILE} from the hub repo {HUB_REPO}: "
+            f"on a connected machine run `hf download {HUB_REPO} {DIT_FILE} {VAE_FILE} --local-dir {LOCAL}` "
+            f"and put both files in {LOCAL}/ (or pass --dit PATH --vae PATH)"
+        ) from None
     compile_dit(dit, args.compile, args.cuda_graphs)
     compile_notice(args.compile, args.cuda_graphs)
-    prompt = load_prompt(args.prompt or sample_prompt(args.offline), args.n_prompt_frames, args.video_offset)
-    sampler = OasisSampler(dit, vae, ddim_steps=args.ddim_steps, use_cache=not args.no_cache, half=args.half)
+    local_sample = LOCAL / SAMPLE_PROMPT
+    prompt_path = args.prompt or (local_sample if local_sample.is_file() else sample_prompt(args.offline))
+    prompt = load_prompt(prompt_path, args.n_prompt_frames, args.video_offset)
+    half = device.type == "cuda" and not args.fp32  # the reference runs the DiT and the encoder in fp16 autocast
+    sampler = OasisSampler(dit, vae, ddim_steps=args.ddim_steps, use_cache=not args.no_cache, half=half)
     return sampler, prompt

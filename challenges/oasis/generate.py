@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from challenges.oasis.common import add_model_arguments, load_models
+from challenges.oasis.common import action_script, add_model_arguments, check_model_arguments, load_models
 from worldmodels.core.errors import UserError, cli_entry
 
 
@@ -18,22 +18,23 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.num_frames <= args.n_prompt_frames:
         parser.error(f"--num-frames must exceed --n-prompt-frames ({args.n_prompt_frames})")
+    if args.fps <= 0:
+        parser.error(f"--fps must be positive, got {args.fps}")
 
     from rich.progress import track
 
-    from worldmodels.core.video import VideoWriter
-    from worldmodels.oasis.actions import load_actions
+    from worldmodels.core.video import VideoWriter, check_writable
 
-    actions = load_actions(args.actions)[None]  # 1 x (N + 1) x 25, the zero action first
+    check_writable(args.output)
+    check_model_arguments(args)
+    actions = action_script(args.actions, args.video_offset)[None]  # 1 x (N + 1) x 25, the zero action first
     if actions.shape[1] < args.num_frames:
         raise UserError(f"{args.actions}: {actions.shape[1] - 1} actions, --num-frames {args.num_frames} needs more")
     sampler, prompt = load_models(args)
-    sampler.reset(sampler.encode(prompt), actions[:, : args.n_prompt_frames])
     with VideoWriter(args.output, args.fps) as writer:
-        for frame in prompt[0]:
-            writer.write(frame.permute(1, 2, 0).numpy())
-        for i in track(range(args.n_prompt_frames, args.num_frames), description="generating"):
-            writer.write(sampler.decode(sampler.next_frame(actions[:, i]))[0].cpu().numpy())
+        frames = sampler.video(prompt, actions, args.num_frames)
+        for frame in track(frames, total=args.num_frames, description="generating"):
+            writer.write(frame)
     print(f"wrote {args.output} ({args.num_frames} frames)")
 
 

@@ -64,6 +64,14 @@ def read_frames(path: str | os.PathLike, max_frames: int | None = None) -> torch
     raise UserError(f"{path}: unknown file type {suffix!r} (expected one of {known})")
 
 
+def check_writable(path: str | os.PathLike) -> str:
+    """The suffix of a video we can write (.mp4, .gif); CLIs call this before any slow work."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".mp4", ".gif"):
+        raise UserError(f"{path}: can only write .mp4 or .gif videos")
+    return suffix
+
+
 class VideoWriter:
     """Append frames one at a time (for recording while playing); the file appears only on ``close``.
 
@@ -75,9 +83,7 @@ class VideoWriter:
         self.path = Path(path)
         self.fps = fps
         self.num_frames = 0
-        suffix = self.path.suffix.lower()
-        if suffix not in (".mp4", ".gif"):
-            raise UserError(f"{self.path}: can only write .mp4 or .gif videos")
+        suffix = check_writable(self.path)
         self._tmp = temp_beside(self.path)
         self._gif_frames: list[Image.Image] | None = [] if suffix == ".gif" else None
         self._container = None

@@ -8,6 +8,7 @@ Each is normalised to [-1, 1] as (bin - 40) / 40.
 """
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ def one_hot_actions(steps: list[dict]) -> Tensor:
 
 
 def _numpy_globals() -> list:
-    """What a pickled list of dicts with small numpy int arrays needs, and nothing more."""
+    """What a pickled list of dicts with small numpy arrays needs, and nothing more."""
     import importlib
 
     # numpy 2 moved numpy.core to numpy._core; pickles name whichever wrote them, so allow both that exist.
@@ -57,7 +58,9 @@ def _numpy_globals() -> list:
             reconstructs.append(importlib.import_module(module)._reconstruct)
         except (ImportError, AttributeError):
             pass
-    return [*reconstructs, np.ndarray, np.dtype, type(np.dtype(np.int64))]
+    # An array pickles its dtype's class: the dtypes a VPT camera or button array can have.
+    dtypes = [type(np.dtype(t)) for t in (np.float64, np.float32, np.int64, np.int32, np.bool_)]
+    return [*reconstructs, np.ndarray, np.dtype, *dtypes]
 
 
 def load_actions(path: str | os.PathLike) -> Tensor:
@@ -73,15 +76,17 @@ def load_actions(path: str | os.PathLike) -> Tensor:
     if not name.endswith((".one_hot_actions.pt", ".actions.pt")):
         raise UserError(f"{path}: expected a *.actions.pt or *.one_hot_actions.pt file")
     try:
-        with torch.serialization.safe_globals(_numpy_globals()):
+        with torch.serialization.safe_globals(_numpy_globals()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # garbage bytes also warn about the pickle protocol: one line is enough
             data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
+    except Exception as e:  # torch's messages for garbage (KeyError '101', EOFError '') say nothing
+        refused = "Unsupported global" in str(e) or "allowlisted" in str(e)
         reason = (
-            str(e).strip().splitlines()[-1]
-            if "Unsupported global" not in str(e)
-            else "it pickles objects other than tensors, lists, dicts and numpy arrays"
+            "it pickles objects other than tensors, lists, dicts and numpy arrays"
+            if refused
+            else "not a file written by torch.save, or a damaged one"
         )
-        raise UserError(f"{path}: not a readable action file ({reason[:200]})") from None
+        raise UserError(f"{path}: not a readable action file ({reason})") from None
     try:
         if name.endswith(".one_hot_actions.pt"):
             if not isinstance(data, Tensor) or data.ndim != 2 or data.shape[1] != len(ACTION_KEYS):
@@ -92,9 +97,19 @@ def load_actions(path: str | os.PathLike) -> Tensor:
                 raise ValueError("expected a list of per-step dicts")
             actions = one_hot_actions(data)
     except (KeyError, ValueError, TypeError, IndexError) as e:
-        raise UserError(f"{path}: malformed action file ({e})") from None
-    if actions.abs().max() > 1 + 1e-3:
-        raise UserError(f"{path}: action values must lie in [-1, 1]")
+        reason = f"a step has no {e} entry" if isinstance(e, KeyError) else e
+        raise UserError(f"{path}: malformed action file ({reason})") from None
+    if len(actions) == 0:
+        raise UserError(f"{path}: the file holds no actions")
+    low = torch.zeros(len(ACTION_KEYS))
+    low[[PITCH, YAW]] = -1  # buttons are 0/1, the camera is signed
+    bad = ~actions.isfinite() | (actions < low - 1e-3) | (actions > 1 + 1e-3)
+    if bad.any():
+        step, column = bad.nonzero()[0].tolist()
+        raise UserError(
+            f"{path}: step {step} has {ACTION_KEYS[column]} = {actions[step, column].item():g},"
+            f" expected a number in [{low[column]:g}, 1]"
+        )
     return torch.cat([torch.zeros(1, len(ACTION_KEYS)), actions])
 
 

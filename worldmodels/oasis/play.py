@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from worldmodels.core.errors import UserError
 from worldmodels.oasis.actions import ACTION_KEYS, action_from_input
 from worldmodels.oasis.sampler import OasisSampler
 from worldmodels.play.backend import Backend, InputState, Step
@@ -16,29 +17,32 @@ class OasisBackend(Backend):
     uses_mouse = True
 
     def __init__(self, sampler: OasisSampler, prompt: torch.Tensor, sensitivity: float = 0.15, script=None):
-        """``prompt``: uint8 1 x t x 3 x 360 x 640; ``script``: actions (N x 25) replayed by headless runs."""
+        """``prompt``: uint8 1 x t x 3 x 360 x 640. ``script``: a whole action file (N x 25, the zero action
+        first) for headless runs: its first t actions condition the prompt frames, the rest are replayed."""
         self.sampler = sampler
         self.prompt = prompt
         self.prompt_latents = sampler.encode(prompt)
         self.sensitivity = sensitivity
         self.script = script
-        self.script_index = 0
+        self.script_index = prompt.shape[1]
 
     def reset(self) -> np.ndarray:
-        zeros = torch.zeros(1, self.prompt.shape[1], len(ACTION_KEYS))
-        self.sampler.reset(self.prompt_latents, zeros)
-        self.script_index = 0
+        t = self.prompt.shape[1]
+        prompt_actions = self.script[:t] if self.script is not None else torch.zeros(t, len(ACTION_KEYS))
+        self.sampler.reset(self.prompt_latents, prompt_actions[None])
+        self.script_index = t
         return self.prompt[0, -1].permute(1, 2, 0).numpy()
 
     def action(self, inputs: InputState) -> torch.Tensor:
         return action_from_input(inputs.keys, inputs.mouse_dx, inputs.mouse_dy, inputs.mouse_buttons, self.sensitivity)
 
     def scripted_action(self, rng: np.random.Generator) -> torch.Tensor:
-        """The next action of ``script`` (cycling), or a random walk forward when there is none."""
+        """The next action of ``script``, or a random walk forward when there is none."""
         if self.script is not None:
-            action = self.script[self.script_index % len(self.script)]
+            if self.script_index >= len(self.script):
+                raise UserError(f"the action script ends after {len(self.script) - 1} actions")
             self.script_index += 1
-            return action
+            return self.script[self.script_index - 1]
         keys = frozenset({"w"} | ({"space"} if rng.random() < 0.1 else set()))
         return action_from_input(keys, float(rng.normal(0, 20)), 0.0, (False, False, False), self.sensitivity)
 

@@ -11,7 +11,9 @@ slides, every frame's positions change, so the context is recomputed once per ne
 """
 
 import contextlib
+from collections.abc import Iterator
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -77,6 +79,17 @@ class OasisSampler:
     @property
     def num_frames(self) -> int:
         return self.latents.shape[1]
+
+    def video(self, prompt: Tensor, actions: Tensor, num_frames: int) -> Iterator[np.ndarray]:
+        """open-oasis ``generate.py`` as frames (H x W x 3 uint8): the prompt frames (uint8 1 x t x 3 x H x W)
+        decoded by the VAE like every other frame, then new frames up to ``num_frames``, frame i conditioned on
+        ``actions[:, i]`` (1 x N x 25, the zero action first)."""
+        latents = self.encode(prompt)
+        self.reset(latents, actions[:, : latents.shape[1]])
+        for i in range(latents.shape[1]):
+            yield self.decode(latents[:, i])[0].cpu().numpy()
+        for i in range(latents.shape[1], num_frames):
+            yield self.decode(self.next_frame(actions[:, i]))[0].cpu().numpy()
 
     @torch.no_grad()
     def next_frame(self, action: Tensor) -> Tensor:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rich.progress import MofNCompleteColumn, Progress
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
@@ -112,13 +113,17 @@ class PlayApp:
         return True
 
     def run(self, max_frames: int | None = None) -> None:
-        """Loop until quit, or for ``max_frames`` steps."""
+        """Loop until quit, or for ``max_frames`` steps (with a progress bar: a big model on a CPU is slow)."""
         if self.policy is None:
             print("\n".join(["Controls:", *self.app_help(), *self.backend.help_lines()]))
+        progress = Progress(*Progress.get_default_columns(), MofNCompleteColumn(), disable=max_frames is None)
+        task = progress.add_task("playing", total=max_frames)
         try:
-            while self.tick():
-                if max_frames is not None and self.num_steps >= max_frames:
-                    break
+            with progress:
+                while self.tick():
+                    progress.update(task, completed=self.num_steps)
+                    if max_frames is not None and self.num_steps >= max_frames:
+                        break
         finally:
             self.close()
 

@@ -3,6 +3,8 @@
 import argparse
 from pathlib import Path
 
+from worldmodels.core.errors import UserError
+from worldmodels.core.video import check_writable
 from worldmodels.play.backend import Backend
 
 
@@ -23,6 +25,13 @@ def parse_play_args(parser: argparse.ArgumentParser, argv: list[str] | None = No
     args = parser.parse_args(argv)
     if args.headless and args.out is None:
         parser.error("--headless needs --out FILE.mp4 (the video it writes)")
+    if args.out is not None:
+        try:
+            check_writable(args.out)
+        except UserError as e:
+            parser.error(str(e))
+    if args.fps is not None and args.fps <= 0:
+        parser.error(f"--fps must be positive, got {args.fps}")
     if args.frames < 1:
         parser.error(f"--frames must be at least 1, got {args.frames}")
     return args
