@@ -70,7 +70,10 @@ def time_model(name: str, cfg: DiTConfig, device, half: bool, repeats: int, vari
     off = {k: v for k, v in diffs.items() if "compile" in k and v > TOLERANCE[half]}
     for label, diff in off.items():
         print(f"FAILED: {label} differs from eager by {diff:.2g} (tolerance {TOLERANCE[half]})")
-    return not off
+    missing = [label for label in ["context cache", *variants] if label not in first]
+    if missing:
+        print(f"FAILED: no frame from {', '.join(missing)}")
+    return not off and not missing
 
 
 def time_decoder(device, repeats: int) -> None:

@@ -80,33 +80,39 @@ def report(title: str, timings: list[Timing], unit: str = "items") -> str:
 
 
 class PeakMemory:
-    """Peak memory (MB) while the ``with`` block runs: the CUDA allocator's peak on ``cuda``, else the process's
-    resident set, sampled every few ms (Linux; elsewhere the process's lifetime peak, ``ru_maxrss``)."""
+    """Memory (MB) a ``with`` block needs at its peak: the CUDA allocator's peak on ``cuda``; elsewhere the
+    resident memory it adds to the process, sampled every few ms (Linux; elsewhere the process's lifetime
+    peak, ``ru_maxrss``, which also counts earlier work)."""
 
     def __init__(self, device: torch.device, interval: float = 0.005):
         self.device, self.interval, self.mb = device, interval, 0.0
         self._done = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> "PeakMemory":
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
         elif os.path.exists("/proc/self/statm"):
+            self._start = self._peak = self._resident_mb()
             self._thread = threading.Thread(target=self._sample, daemon=True)
             self._thread.start()
         return self
 
+    @staticmethod
+    def _resident_mb() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
     def _sample(self) -> None:
-        page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
-        while not self._done.is_set():
-            with open("/proc/self/statm") as f:
-                self.mb = max(self.mb, int(f.read().split()[1]) * page_mb)
-            self._done.wait(self.interval)
+        while not self._done.wait(self.interval):
+            self._peak = max(self._peak, self._resident_mb())
 
     def __exit__(self, *exc) -> None:
         if self.device.type == "cuda":
             self.mb = torch.cuda.max_memory_allocated() / 2**20
-        elif hasattr(self, "_thread"):
+        elif self._thread is not None:
             self._done.set()
             self._thread.join()
+            self.mb = max(self._peak, self._resident_mb()) - self._start
         else:
             self.mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

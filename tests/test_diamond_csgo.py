@@ -216,6 +216,11 @@ def test_headless_cli_replays_spawn_actions(tmp_path):
     assert video.shape[0] == 3 and video.shape[-1] == 280
     refused = subprocess.run(cmd + ["--num-steps-denoising", "5"], cwd=tmp_path, capture_output=True, text=True)
     assert refused.returncode == 2 and "--game csgo does not take --num-steps-denoising" in refused.stderr
+    no_horizon = subprocess.run(cmd + ["--horizon", "0"], cwd=tmp_path, capture_output=True, text=True)
+    assert no_horizon.returncode == 2 and "--horizon must be at least 1" in no_horizon.stderr
+    as_atari = [cmd[0], "--checkpoint", str(folder / "model" / "csgo.pt"), "--game", "Breakout", *cmd[5:]]
+    refused = subprocess.run(as_atari, cwd=tmp_path, capture_output=True, text=True)
+    assert refused.returncode == 2 and "the CS:GO world model; play it with --game csgo" in refused.stderr
 
 
 def test_hub_download_of_the_csgo_folder(tmp_path):

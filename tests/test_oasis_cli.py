@@ -16,6 +16,7 @@ from challenges.oasis.common import action_script
 from worldmodels.core.video import read_frames
 from worldmodels.oasis import OasisSampler, save_model
 from worldmodels.oasis.play import OasisBackend
+from worldmodels.oasis.prompt import load_prompt
 
 BIN = Path(sys.executable).parent
 ENV = os.environ | {"SDL_VIDEODRIVER": "dummy"}
@@ -62,6 +63,7 @@ def test_missing_weights_name_both_files_and_where_to_put_them(tmp_path):
     "args, message",
     [
         (["--n-prompt-frames", "0"], "--n-prompt-frames must be at least 1"),
+        (["--n-prompt-frames", "2"], "--n-prompt-frames 2 needs a video --prompt"),
         (["--video-offset", "-1"], "--video-offset must be 0 or more"),
         (["--fps", "0"], "--fps must be positive"),
         (["--out", "run.avi"], "can only write .mp4 or .gif"),
@@ -84,6 +86,8 @@ def test_video_offset_skips_the_same_actions_as_prompt_frames(workshop):
     file = torch.load(workshop / "clip.one_hot_actions.pt")
     script = action_script(str(workshop / "clip.one_hot_actions.pt"), video_offset=3)
     assert torch.equal(script[0], torch.zeros(25)) and torch.equal(script[1:], file[3:])  # as the reference
+    image = workshop / "data" / "oasis" / "sample_image_0.png"
+    assert torch.equal(load_prompt(image, offset=3), load_prompt(image))  # an image is its only frame
 
 
 def test_prompt_frames_are_conditioned_on_the_script_like_the_reference(workshop):

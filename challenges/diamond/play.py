@@ -63,7 +63,10 @@ def pick_game(args: argparse.Namespace) -> str:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> None:
-    args = parse_play_args(build_parser(), argv)
+    parser = build_parser()
+    args = parse_play_args(parser, argv)
+    if args.horizon is not None and args.horizon < 1:
+        parser.error(f"--horizon must be at least 1, got {args.horizon}")
     if args.dataset is not None:
         from worldmodels.play.dataset_viewer import DatasetViewer
 
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     from worldmodels.core.device import pick_device
     from worldmodels.core.speed import compile_notice, speed_up
     from worldmodels.data.episodes import EpisodeDataset
-    from worldmodels.diamond.agent import canonical_game, load_agent
+    from worldmodels.diamond.agent import Agent, canonical_game, load_agent
     from worldmodels.diamond.play import DiamondBackend, collect_starts
     from worldmodels.envs.atari import DiamondAtari
 
@@ -91,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
         if game is None:
             raise UserError(f"{args.checkpoint}: cannot tell the game from the file name; pass --game")
         agent = load_agent(args.checkpoint, config=args.config, device=device, offline=args.offline)
+        if not isinstance(agent, Agent):
+            raise UserError(f"{args.checkpoint}: the CS:GO world model; play it with --game csgo --csgo-dir FOLDER")
         name = Path(args.checkpoint).stem
     else:
         game = pick_game(args)
@@ -165,7 +170,8 @@ def play_csgo(args: argparse.Namespace) -> None:
     if args.size == 640:  # the Atari default: CS:GO sizes come from --size-multiplier
         args.size = 280 * args.size_multiplier
     world_model = CSGOWorldModel(agent, args.preset, args.half)
-    backend = CSGOBackend(world_model, spawns, args.mouse_multiplier, args.horizon or HORIZON, human=not args.headless)
+    horizon = HORIZON if args.horizon is None else args.horizon
+    backend = CSGOBackend(world_model, spawns, args.mouse_multiplier, horizon, human=not args.headless)
     run_play(backend, args)
 
 

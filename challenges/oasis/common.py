@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from worldmodels.core.errors import UserError
+from worldmodels.core.video import IMAGE_SUFFIXES
 from worldmodels.oasis.load import DIT_FILE, HUB_REPO, VAE_FILE
 
 LOCAL = Path("data/oasis")  # where `make challenge3` looks for the weights before asking the hub
@@ -21,7 +22,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--video-offset", type=int, default=0, help="first frame of a video prompt (and its actions)")
     group.add_argument("--ddim-steps", type=int, default=10)
     group.add_argument("--no-cache", action="store_true", help="recompute the context every step (the reference)")
-    group.add_argument("--fp32", action="store_true", help="full precision on CUDA (default: fp16/bf16 autocast)")
+    group.add_argument("--fp32", action="store_true", help="full precision on CUDA (default: fp16 autocast)")
     group.add_argument("--compile", action="store_true", help="torch.compile the DiT")
     group.add_argument("--cuda-graphs", action="store_true", help="replay the compiled DiT as CUDA graphs")
     group.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
@@ -39,6 +40,9 @@ def check_model_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--ddim-steps must be at least 1, got {args.ddim_steps}")
     if args.cuda_graphs and args.no_cache:
         raise UserError("--cuda-graphs replays the cached denoising step; it does nothing with --no-cache")
+    image_prompt = args.prompt is None or Path(args.prompt).suffix.lower() in IMAGE_SUFFIXES
+    if image_prompt and args.n_prompt_frames > 1:
+        raise UserError(f"--n-prompt-frames {args.n_prompt_frames} needs a video --prompt (an image is one frame)")
 
 
 def action_script(path: str, video_offset: int = 0):
@@ -69,23 +73,25 @@ def load_models(args: argparse.Namespace):
     from worldmodels.oasis import OasisSampler, compile_dit, load_dit, load_vae
     from worldmodels.oasis.prompt import load_prompt, sample_prompt
 
-    check_model_arguments(args)
     torch.manual_seed(args.seed)
     device = pick_device(args.device)
     try:
         dit = load_dit(weights(args.dit, DIT_FILE), device=device, offline=args.offline)
         vae = load_vae(weights(args.vae, VAE_FILE), device=device, offline=args.offline)
-    except HubUnavailable as e:
+    except HubUnavailable:
+        if args.dit is not None and args.vae is not None:
+            raise
+        why = "--offline" if args.offline else "the hub is unreachable"
         raise UserError(
-            f"{str(e).split(';')[0]}. Oasis needs {DIT_FILE} and {VAE_FILE} from the hub repo {HUB_REPO}: "
-            f"on a connected machine run `hf download {HUB_REPO} {DIT_FILE} {VAE_FILE} --local-dir {LOCAL}` "
-            f"and put both files in {LOCAL}/ (or pass --dit PATH --vae PATH)"
+            f"Oasis needs {DIT_FILE} and {VAE_FILE} (hub repo {HUB_REPO}): they are not in {LOCAL}/, not cached, "
+            f"and {why}. On a connected machine run `hf download {HUB_REPO} {DIT_FILE} {VAE_FILE} --local-dir "
+            f"{LOCAL}` and put both files in {LOCAL}/ (or pass --dit PATH --vae PATH)"
         ) from None
     compile_dit(dit, args.compile, args.cuda_graphs)
     compile_notice(args.compile, args.cuda_graphs)
     local_sample = LOCAL / SAMPLE_PROMPT
     prompt_path = args.prompt or (local_sample if local_sample.is_file() else sample_prompt(args.offline))
     prompt = load_prompt(prompt_path, args.n_prompt_frames, args.video_offset)
-    half = device.type == "cuda" and not args.fp32  # the reference runs the DiT and the encoder in fp16 autocast
-    sampler = OasisSampler(dit, vae, ddim_steps=args.ddim_steps, use_cache=not args.no_cache, half=half)
+    # half: fp16 autocast for the DiT and the encoder on CUDA, as the reference runs them
+    sampler = OasisSampler(dit, vae, ddim_steps=args.ddim_steps, use_cache=not args.no_cache, half=not args.fp32)
     return sampler, prompt

@@ -134,17 +134,16 @@ def load_agent(
     """
     from worldmodels.diamond.csgo import csgo_folder, load_csgo_agent
 
+    csgo_config = None if isinstance(config, AgentConfig) else config  # an AgentConfig describes Atari agents
     if str(path_or_game).lower() == "csgo" and not Path(path_or_game).exists():
-        return load_csgo_agent(csgo_folder(offline=offline), config, device)
+        return load_csgo_agent(csgo_folder(offline=offline), csgo_config, device)
     if (Path(path_or_game) / "model" / "csgo.pt").is_file():
-        return load_csgo_agent(path_or_game, config, device)
+        return load_csgo_agent(path_or_game, csgo_config, device)
     game = canonical_game(str(path_or_game)) if not Path(path_or_game).exists() else None
     path = download(hub_checkpoint(game), offline=offline) if game else resolve(path_or_game, offline=offline)
     tensors = load_tensors(path)
     if any(k.startswith("upsampler.") for k in tensors):
-        if isinstance(config, AgentConfig):
-            raise UserError(f"{path}: a CS:GO checkpoint; give its config as a YAML path, not an AgentConfig")
-        return load_csgo_agent(path, config, device, tensors=tensors)
+        return load_csgo_agent(path, csgo_config, device, tensors=tensors)
     if config is None and game is not None:
         config = download(HubFile(HUB_REPO, "atari_100k/config/agent/default.yaml"), offline=offline)
     elif config is None:

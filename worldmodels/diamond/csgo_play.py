@@ -79,7 +79,7 @@ class CSGOBackend(Backend):
 
     def help_lines(self) -> list[str]:
         return [
-            "click   capture the mouse to look around (Esc releases it)",
+            "mouse   look around (captured while the window has focus; Esc releases it, a click takes it back)",
             "W A S D move    space jump    left ctrl crouch    left shift walk",
             "1 2 3 weapons    R reload    left / right click: fire / scope",
             "arrows  camera from the keyboard",

@@ -70,7 +70,7 @@ class OasisBackend(Backend):
 
     def help_lines(self) -> list[str]:
         return [
-            "click   capture the mouse (look around); Esc releases it",
+            "mouse   look around (captured while the window has focus; Esc releases it, a click takes it back)",
             "W A S D move     space jump     left shift sneak     left ctrl sprint",
             "left / right click   attack / use      1-9 hotbar",
             "E inventory     Q drop     F swap hands",

@@ -10,14 +10,17 @@ from torchvision.transforms.functional import resize
 from worldmodels.core.errors import UserError
 from worldmodels.core.files import atomic_path
 from worldmodels.core.hub import cache_dir
-from worldmodels.core.video import read_frames
+from worldmodels.core.video import IMAGE_SUFFIXES, read_frames
 
 SAMPLE_PROMPT_URL = "https://raw.githubusercontent.com/etched-ai/open-oasis/master/sample_data/sample_image_0.png"
 HEIGHT, WIDTH = 360, 640
 
 
 def load_prompt(path: str | os.PathLike, num_frames: int = 1, offset: int = 0) -> torch.Tensor:
-    """uint8 1 x t x 3 x 360 x 640 from an image (t = 1) or ``num_frames`` frames of a video from ``offset``."""
+    """uint8 1 x t x 3 x 360 x 640 from an image (t = 1) or ``num_frames`` frames of a video from ``offset``
+    (an image ignores ``offset``, as the reference does; the actions still skip that many steps)."""
+    if Path(path).suffix.lower() in IMAGE_SUFFIXES:
+        offset = 0
     frames = read_frames(path, max_frames=offset + num_frames)[offset:]
     if frames.shape[0] < num_frames:
         raise UserError(f"{path}: needs {num_frames} frames from frame {offset}, has {frames.shape[0]}")

@@ -17,7 +17,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from worldmodels.core.device import autocast
 from worldmodels.core.speed import speed_up
 from worldmodels.diffusion.ddim import alphas_cumprod, ddim_levels, ddim_step
 from worldmodels.oasis.dit import ContextCache, DiT
@@ -52,7 +51,10 @@ class OasisSampler:
         self._cache_start = 0
 
     def _autocast(self):
-        return autocast(self.device) if self.half else contextlib.nullcontext()
+        """fp16 on CUDA, as the reference's ``autocast("cuda", dtype=torch.half)``; full precision elsewhere."""
+        if self.half and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
 
     @torch.no_grad()
     def encode(self, frames: Tensor) -> Tensor:
