@@ -1,6 +1,7 @@
 """DIAMOND CS:GO speed: frames per second of the two-stage world model at the published size (random
 weights) for both sampler presets, fp32 eager (the baseline) vs half precision and torch.compile, with
-peak memory per variant (CUDA: allocator peak; CPU: resident memory added while the variant runs).
+peak memory per variant (CUDA: allocator peak; CPU: resident memory the variant adds), each variant in a
+fresh process.
 
   python scripts/bench_csgo.py                 # CPU: batch 1, fp32 vs compile (+ bf16 autocast, fast preset)
   python scripts/bench_csgo.py --fast-only     # skip the 3 + 10 step preset (about 8x slower)
@@ -8,11 +9,10 @@ peak memory per variant (CUDA: allocator peak; CPU: resident memory added while 
 
 import argparse
 import contextlib
-import gc
 from functools import partial
 
 import torch
-from benchmark import PeakMemory, attempt, measure, report
+from benchmark import PeakMemory, Timing, attempt, in_fresh_process, measure, report
 
 from worldmodels.core.device import pick_device
 from worldmodels.core.speed import speed_up
@@ -27,11 +27,11 @@ def fake_spawn(device) -> Spawn:
     return Spawn(low.to(device), full.to(device), act.to(device), act.to(device), {})
 
 
-def run_preset(preset: str, device, repeats: int, variants: list[str]) -> None:
+def variant(preset: str, device: str, repeats: int, name: str) -> tuple[Timing, float]:
+    """Time one variant (its name says which: half, bf16, compile, graphs) and measure its peak memory."""
+    device = torch.device(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else None
-    timings, memory = [], {}
-
-    def run(name: str) -> None:
+    with PeakMemory(device) as peak:  # the model's weights included
         torch.manual_seed(0)
         agent = CSGOAgent(CSGOConfig()).to(device).eval()
         for denoiser in (agent.denoiser, agent.upsampler):
@@ -47,15 +47,18 @@ def run_preset(preset: str, device, repeats: int, variants: list[str]) -> None:
                 wm.step(action)
 
         slow = "bf16" in name  # about 35x slower than fp32 on a CPU without bf16 instructions: one timed call
-        timings.append(measure(name, step, warmup=0 if slow else 2, repeats=1 if slow else repeats, sync=sync))
+        timing = measure(name, step, warmup=0 if slow else 2, repeats=1 if slow else repeats, sync=sync)
+    return timing, peak.mb
 
+
+def run_preset(preset: str, device, repeats: int, variants: list[str]) -> None:
+    """Each variant in a fresh process, so that neither memory nor compiled code carries over."""
+    timings, memory = [], {}
     for name in ["eager fp32", *variants]:
-        gc.collect()  # a compiled method holds its module in a cycle: free the last variant before measuring
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        with PeakMemory(device) as peak:  # the model's weights included
-            attempt(name, partial(run, name))
-        memory[name] = peak.mb
+        result = attempt(name, partial(in_fresh_process, variant, preset, str(device), repeats, name))
+        if result is not None:
+            timings.append(result[0])
+            memory[name] = result[1]
     report(f"CS:GO world model, preset {preset}, batch 1 ({device.type})", timings, unit="frames")
     print("peak memory (MB):", {k: round(v) for k, v in memory.items()}, flush=True)
 

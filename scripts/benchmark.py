@@ -3,10 +3,11 @@
 Every ``scripts/bench_*.py`` uses it; ``make bench`` runs them all. Benchmarks are not tests.
 """
 
+import concurrent.futures
+import multiprocessing
 import os
 import resource
 import statistics
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,38 +82,36 @@ def report(title: str, timings: list[Timing], unit: str = "items") -> str:
 
 class PeakMemory:
     """Memory (MB) a ``with`` block needs at its peak: the CUDA allocator's peak on ``cuda``; elsewhere the
-    resident memory it adds to the process, sampled every few ms (Linux; elsewhere the process's lifetime
-    peak, ``ru_maxrss``, which also counts earlier work)."""
+    process's peak resident memory minus what it held on entry. Freed memory stays with the process, so on
+    a CPU measure each variant in a fresh one (``in_fresh_process``)."""
 
-    def __init__(self, device: torch.device, interval: float = 0.005):
-        self.device, self.interval, self.mb = device, interval, 0.0
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
+    def __init__(self, device: torch.device):
+        self.device, self.mb = device, 0.0
 
     def __enter__(self) -> "PeakMemory":
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
-        elif os.path.exists("/proc/self/statm"):
-            self._start = self._peak = self._resident_mb()
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
+        self._start = _resident_mb()
         return self
-
-    @staticmethod
-    def _resident_mb() -> float:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-    def _sample(self) -> None:
-        while not self._done.wait(self.interval):
-            self._peak = max(self._peak, self._resident_mb())
 
     def __exit__(self, *exc) -> None:
         if self.device.type == "cuda":
             self.mb = torch.cuda.max_memory_allocated() / 2**20
-        elif self._thread is not None:
-            self._done.set()
-            self._thread.join()
-            self.mb = max(self._peak, self._resident_mb()) - self._start
         else:
-            self.mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            self.mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - self._start
+
+
+def _resident_mb() -> float:
+    """Resident memory now (Linux); 0 where /proc is missing, so the peak counts the whole process."""
+    if not os.path.exists("/proc/self/statm"):
+        return 0.0
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def in_fresh_process(fn: Callable, *args):
+    """``fn(*args)`` in a new Python process (``fn`` must live at module level): nothing an earlier variant
+    allocated or compiled is left over, and its memory peak is its own."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(fn, *args).result()

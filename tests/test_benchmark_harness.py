@@ -3,7 +3,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from benchmark import Timing, attempt, measure, report  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from benchmark import PeakMemory, Timing, attempt, in_fresh_process, measure, report  # noqa: E402
 
 
 def test_measure_counts_warmup_and_repeats():
@@ -27,3 +29,14 @@ def test_a_failing_variant_is_reported_in_one_line_and_the_run_goes_on(capsys):
     assert attempt("graphs", broken) is None
     assert attempt("eager", lambda: 7) == 7
     assert capsys.readouterr().out == "  graphs: failed: RuntimeError: CUDA graphs overwrote an output\n"
+
+
+def allocate(megabytes: int) -> float:
+    with PeakMemory(torch.device("cpu")) as peak:
+        block = np.ones(megabytes * 2**20 // 8)  # written, so resident
+        del block
+    return peak.mb
+
+
+def test_peak_memory_in_a_fresh_process_is_what_the_block_allocated():
+    assert 190 < in_fresh_process(allocate, 200) < 260  # freed before the end, still counted
