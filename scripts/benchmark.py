@@ -5,7 +5,6 @@ Every ``scripts/bench_*.py`` uses it; ``make bench`` runs them all. Benchmarks a
 
 import concurrent.futures
 import multiprocessing
-import os
 import resource
 import statistics
 import time
@@ -82,8 +81,9 @@ def report(title: str, timings: list[Timing], unit: str = "items") -> str:
 
 class PeakMemory:
     """Memory (MB) a ``with`` block needs at its peak: the CUDA allocator's peak on ``cuda``; elsewhere the
-    process's peak resident memory minus what it held on entry. Freed memory stays with the process, so on
-    a CPU measure each variant in a fresh one (``in_fresh_process``)."""
+    process's peak resident memory during the block minus what it held on entry (Linux resets the peak
+    through /proc; elsewhere the lifetime peak counts, so measure each variant in a fresh process with
+    ``in_fresh_process``: freed memory also stays with a process)."""
 
     def __init__(self, device: torch.device):
         self.device, self.mb = device, 0.0
@@ -91,22 +91,35 @@ class PeakMemory:
     def __enter__(self) -> "PeakMemory":
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
-        self._start = _resident_mb()
+        else:
+            _reset_peak_resident()
+        self._start = _proc_status_mb("VmRSS")
         return self
 
     def __exit__(self, *exc) -> None:
         if self.device.type == "cuda":
             self.mb = torch.cuda.max_memory_allocated() / 2**20
         else:
-            self.mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - self._start
+            peak = _proc_status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            self.mb = peak - self._start
 
 
-def _resident_mb() -> float:
-    """Resident memory now (Linux); 0 where /proc is missing, so the peak counts the whole process."""
-    if not os.path.exists("/proc/self/statm"):
+def _reset_peak_resident() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM, the peak resident set (Linux 4.0+)
+    except OSError:
+        pass
+
+
+def _proc_status_mb(field: str) -> float:
+    """A memory field of /proc/self/status in MB; 0 where there is no /proc (not Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            line = next(line for line in f if line.startswith(field + ":"))
+    except (OSError, StopIteration):
         return 0.0
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return int(line.split()[1]) / 1024
 
 
 def in_fresh_process(fn: Callable, *args):
