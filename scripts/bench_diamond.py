@@ -11,8 +11,8 @@ from functools import partial
 import torch
 from benchmark import attempt, measure, report
 
-from worldmodels.core.device import pick_device
-from worldmodels.core.speed import precision_context, speed_up
+from worldmodels.core.device import autocast, pick_device
+from worldmodels.core.speed import speed_up
 from worldmodels.diamond import Agent, AgentConfig, DiffusionSampler
 from worldmodels.diffusion.edm import SigmaDistribution
 
@@ -30,13 +30,13 @@ def fresh_agent(device: torch.device) -> Agent:
 
 
 def sample_once(sampler, obs, act, device, half: bool) -> torch.Tensor:
-    with precision_context(device, half):
+    with autocast(device, enabled=half):
         torch.manual_seed(0)
         return sampler.sample(obs, act)[0]
 
 
 def train_step(denoiser, optimizer, batch, device, half: bool) -> None:
-    with precision_context(device, half):
+    with autocast(device, enabled=half):
         loss = denoiser.loss(*batch, SigmaDistribution())
     optimizer.zero_grad()
     loss.backward()

@@ -15,8 +15,7 @@ from functools import partial
 import torch
 from benchmark import attempt, measure, report
 
-from worldmodels.core.device import pick_device
-from worldmodels.core.speed import precision_context
+from worldmodels.core.device import autocast, pick_device
 from worldmodels.genie.dynamics import DynamicsConfig, DynamicsModel
 from worldmodels.genie.latent_action import LatentActionConfig, LatentActionModel
 from worldmodels.genie.maskgit import sample_next_frame
@@ -29,7 +28,7 @@ def next_frame(model, tokens, actions, steps: int, use_cache: bool) -> torch.Ten
 
 
 def optimizer_step(loss_fn, optimizer, device, half: bool) -> None:
-    with precision_context(device, half):
+    with autocast(device, enabled=half):
         loss = loss_fn()
     optimizer.zero_grad()
     loss.backward()

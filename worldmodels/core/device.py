@@ -33,9 +33,12 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def autocast(device: torch.device, enabled: bool = True):
-    """Autocast context for inference and training; a no-op where ``autocast_dtype`` says fp32."""
-    dtype = autocast_dtype(device)
-    if not enabled or dtype is None:
+def autocast(device: torch.device, enabled: bool = True, dtype: torch.dtype | None = None):
+    """Autocast context for inference and training; a no-op where ``autocast_dtype`` says fp32.
+
+    ``dtype`` overrides the half type where a reference fixes it (Oasis runs in fp16).
+    """
+    default = autocast_dtype(device)
+    if not enabled or default is None:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    return torch.autocast(device_type=device.type, dtype=dtype or default)

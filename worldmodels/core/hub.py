@@ -69,7 +69,7 @@ def download(file: HubFile, *, offline: bool = False) -> Path:
     """Fetch one file into the hub cache (or find it there), with one clear line when that fails."""
     how_to = (
         f"download {file.url} on a connected machine and pass its local path, "
-        f"or run `hf download {file.repo_id} {file.filename}` there and copy the cache ({cache_dir()})"
+        f"or run `hf download {file.repo_id} {file.filename}` there and copy the cache ({hf_constants.HF_HUB_CACHE})"
     )
     if not offline and not endpoint_reachable():
         offline = True  # use the cache at once, instead of the client's half-minute of retries
@@ -105,9 +105,3 @@ def endpoint_reachable(timeout: float = 3.0) -> bool:
     except OSError:
         return False
     return True
-
-
-def cache_dir() -> str:
-    return os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub"
-    )

@@ -1,16 +1,13 @@
-"""Faster inference on CUDA: half-precision autocast, torch.compile, CUDA graphs.
+"""Faster inference: torch.compile, and CUDA graphs on CUDA.
 
-Eager fp32 stays the default because it reproduces the published models bit for bit; these options
-change the arithmetic a little (frames agree within fp tolerance; the ``scripts/bench_*.py`` benchmarks
-print both the speed-up and the largest difference to eager).
+Both are opt-in: they change the arithmetic a little (frames agree within fp tolerance; the
+``scripts/bench_*.py`` benchmarks print both the speed-up and the largest difference to eager) and the
+first calls compile. Half precision is ``worldmodels.core.device.autocast``.
 """
-
-import contextlib
 
 import torch
 from torch import nn
 
-from worldmodels.core.device import autocast
 from worldmodels.core.errors import UserError
 
 
@@ -39,8 +36,3 @@ def compile_notice(compile: bool, cuda_graphs: bool) -> None:
     """Say why the first frames are slow: compilation happens on first use, not here."""
     if compile or cuda_graphs:
         print("torch.compile: the first frames compile the model (a minute or more), then it runs fast", flush=True)
-
-
-def precision_context(device: torch.device, half: bool):
-    """bf16/fp16 autocast on CUDA when ``half``; full precision otherwise."""
-    return autocast(device) if half else contextlib.nullcontext()

@@ -1,6 +1,5 @@
 """DIAMOND's actor-critic: conv encoder, LSTM cell, policy and value heads; REINFORCE with lambda-returns."""
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -77,8 +76,7 @@ class ActorCritic(nn.Module):
         loss_actions = (-dist.log_prob(act) * (returns - val).detach()).mean()
         loss_values = cfg.weight_value_loss * F.mse_loss(val, returns)
         loss_entropy = -cfg.weight_entropy_loss * entropy
-        metrics = {"policy_entropy_bits": entropy.item() / math.log(2), "loss_values": loss_values.item()}
-        return loss_actions + loss_values + loss_entropy, metrics
+        return loss_actions + loss_values + loss_entropy
 
 
 @torch.no_grad()

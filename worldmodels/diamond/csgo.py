@@ -19,8 +19,8 @@ import yaml
 from torch import Tensor, nn
 
 from worldmodels.core.checkpoints import load_strict, load_tensors, with_prefix
+from worldmodels.core.device import autocast
 from worldmodels.core.errors import UserError
-from worldmodels.core.speed import precision_context
 from worldmodels.diamond.agent import HUB_REPO
 from worldmodels.diamond.denoiser import Denoiser, DenoiserConfig
 from worldmodels.diamond.inner_model import InnerModelConfig
@@ -238,7 +238,7 @@ class CSGOWorldModel:
         n = self.agent.cfg.denoiser.inner_model.num_steps_conditioning
         n_up = self.agent.cfg.upsampler.inner_model.num_steps_conditioning
         self.act[:, -1] = action.to(self.device)
-        with precision_context(self.device, self.half):
+        with autocast(self.device, enabled=self.half):
             next_obs, _ = self.sampler_next_obs.sample(self.obs[:, -n:], self.act[:, -n:])
             low_res = F.interpolate(next_obs.float(), scale_factor=UPSAMPLING_FACTOR, mode="bicubic")
             cond = torch.cat((self.full_res[:, -n_up:], low_res[:, None]), 1)

@@ -3,15 +3,12 @@
 import numpy as np
 import torch
 
+from worldmodels.core.video import to_hwc_uint8
 from worldmodels.diamond.csgo import CSGOWorldModel, Spawn
 from worldmodels.diamond.csgo_actions import CSGOAction
 from worldmodels.play.backend import Backend, InputState, Step
 
 HORIZON = 1000  # csgo:config/world_model_env/*.yaml: an episode ends after this many imagined frames
-
-
-def to_frame(x: torch.Tensor) -> np.ndarray:
-    return x.add(1).mul(127.5).round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
 
 
 class CSGOBackend(Backend):
@@ -39,7 +36,7 @@ class CSGOBackend(Backend):
         self.spawn_index = (self.spawn_index + 1) % len(self.spawns)
         self.spawn = self.spawns[self.spawn_index]
         self.t = 0
-        return to_frame(self.wm.reset(self.spawn))
+        return to_hwc_uint8(self.wm.reset(self.spawn))
 
     def action(self, inputs: InputState) -> CSGOAction | None:
         """Keys in press order and the frame's last mouse motion event (as the original reads the mouse)."""
@@ -65,7 +62,7 @@ class CSGOBackend(Backend):
         self.t += 1
         out_of_actions = replay and self.t > len(self.spawn.next_act)
         info = {"spawn": self.spawn_index, "timestep": self.t, **action.describe()}
-        return Step(to_frame(frame), info, done=out_of_actions or self.t >= self.horizon)
+        return Step(to_hwc_uint8(frame), info, done=out_of_actions or self.t >= self.horizon)
 
     def on_key(self, key: str) -> bool:
         if key == "m":

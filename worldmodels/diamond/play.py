@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from worldmodels.core.speed import precision_context
+from worldmodels.core.device import autocast
+from worldmodels.core.video import to_hwc_uint8
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.agent import Agent
@@ -15,11 +16,6 @@ from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.karras import DiffusionSampler
 from worldmodels.envs.atari import AtariKeymap, DiamondAtari
 from worldmodels.play.backend import Backend, InputState, Step
-
-
-def to_frame(obs: torch.Tensor) -> np.ndarray:
-    """Model frame 3 x H x W in [-1, 1] -> uint8 H x W x 3 (the 8-bit levels the denoiser produced)."""
-    return obs.add(1).mul(127.5).round().clamp(0, 255).byte().permute(1, 2, 0).cpu().numpy()
 
 
 def collect_starts(agent: Agent, env: DiamondAtari, num_steps: int, dataset: EpisodeDataset) -> None:
@@ -77,7 +73,7 @@ class DiamondBackend(Backend):
         self.t, self.episode_return = 0, 0.0
         self.policy.reset()
         self._steps: list = []
-        return to_frame(self.obs)
+        return to_hwc_uint8(self.obs)
 
     def action(self, inputs: InputState) -> int | None:
         return self.keymap(set(inputs.keys)) if self.human else None
@@ -96,7 +92,7 @@ class DiamondBackend(Backend):
             action, entropy, value = self.policy.act(self.obs)
         prev_obs = self.obs
         if self.env_name == "wm":
-            with precision_context(self.device, self.half):
+            with autocast(self.device, enabled=self.half):
                 next_obs, rew, end, trunc, info = self.wm.step(torch.tensor([action], device=self.device))
             next_obs = next_obs.float()
             rew, end, trunc = float(rew[0]), bool(end[0]), bool(trunc[0])
@@ -124,7 +120,7 @@ class DiamondBackend(Backend):
         if end or trunc:
             why = "Dead" if end else ("Horizon" if self.env_name == "wm" else "Timed out")
             print(f"[{why}] return = {self.episode_return:g} - length = {self.t}")
-        return Step(to_frame(final), fields, done=end or trunc)
+        return Step(to_hwc_uint8(final), fields, done=end or trunc)
 
     def on_key(self, key: str) -> bool:
         if key == "m":
@@ -154,10 +150,10 @@ class DiamondBackend(Backend):
     def _record(self, obs, action, rew, end, trunc, final_obs) -> None:
         if self.record_root is None:
             return
-        self._steps.append((to_frame(obs), action, rew, end, trunc))
+        self._steps.append((to_hwc_uint8(obs), action, rew, end, trunc))
         if end or trunc:
             name = f"rec_{self.env_name}_{'H' if self.human else 'pi'}"
-            episode = Episode.from_steps(*zip(*self._steps), final_obs=to_frame(final_obs))
+            episode = Episode.from_steps(*zip(*self._steps), final_obs=to_hwc_uint8(final_obs))
             path = EpisodeDataset(self.record_root / name).add(episode)
             print(f"recorded {path}")
             self._steps = []

@@ -325,8 +325,7 @@ class Trainer:
                 bootstrap[t] = bootstrap[t].index_put((dead,), val_final)
         self.imagination = {"obs": obs, "hx_cx": (hx.detach(), cx.detach())}
         act, rew, end, trunc, logits, val = (torch.stack([s[i] for s in steps], dim=1) for i in range(6))
-        loss, _ = ac.loss(act, rew, end.long(), trunc.long(), logits, val, torch.stack(bootstrap, 1), loss_cfg)
-        return loss
+        return ac.loss(act, rew, end.long(), trunc.long(), logits, val, torch.stack(bootstrap, 1), loss_cfg)
 
     # ----- evaluation and checkpoints --------------------------------------------------------------
     @torch.no_grad()

@@ -55,7 +55,7 @@ class WorldModelEnv:
         ``info["burnin_obs"]`` the frames before their new start (to burn in a policy's memory).
         """
         self.act_buffer[:, -1] = act
-        next_obs, trajectory = self.sampler.sample(self.obs_buffer, self.act_buffer)
+        next_obs, _ = self.sampler.sample(self.obs_buffer, self.act_buffer)
         logits_rew, logits_end, (self.hx, self.cx) = self.rew_end_model.predict_rew_end(
             self.obs_buffer[:, -1:], self.act_buffer[:, -1:], next_obs.unsqueeze(1), (self.hx, self.cx)
         )
@@ -66,7 +66,7 @@ class WorldModelEnv:
         self.obs_buffer = self.obs_buffer.roll(-1, dims=1)
         self.act_buffer = self.act_buffer.roll(-1, dims=1)
         self.obs_buffer[:, -1] = next_obs
-        info = {"denoising_trajectory": torch.stack(trajectory, dim=1)}
+        info = {}
         dead = torch.logical_or(end.bool(), trunc.bool())
         if dead.any():
             info["final_observation"] = next_obs[dead]

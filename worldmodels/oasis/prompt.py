@@ -5,11 +5,11 @@ import urllib.request
 from pathlib import Path
 
 import torch
+from huggingface_hub import constants as hf_constants
 from torchvision.transforms.functional import resize
 
 from worldmodels.core.errors import UserError
 from worldmodels.core.files import atomic_path
-from worldmodels.core.hub import cache_dir
 from worldmodels.core.video import IMAGE_SUFFIXES, read_frames
 
 SAMPLE_PROMPT_URL = "https://raw.githubusercontent.com/etched-ai/open-oasis/master/sample_data/sample_image_0.png"
@@ -32,10 +32,10 @@ def load_prompt(path: str | os.PathLike, num_frames: int = 1, offset: int = 0) -
 
 def sample_prompt(offline: bool = False) -> Path:
     """The open-oasis sample frame, downloaded once into the hub cache folder."""
-    target = Path(cache_dir()).parent / "worldmodels" / "oasis_sample_image_0.png"
+    target = Path(hf_constants.HF_HUB_CACHE).parent / "worldmodels" / "oasis_sample_image_0.png"
     if target.is_file():
         return target
-    if offline or os.environ.get("HF_HUB_OFFLINE") == "1":
+    if offline or hf_constants.HF_HUB_OFFLINE:
         raise UserError("no prompt frame: pass --prompt IMAGE.png (the sample frame is not cached and we are offline)")
     try:
         with urllib.request.urlopen(SAMPLE_PROMPT_URL, timeout=10) as response, atomic_path(target) as tmp:

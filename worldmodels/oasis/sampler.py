@@ -10,13 +10,13 @@ not full the cache also carries over to the next frame, extended by the finished
 slides, every frame's positions change, so the context is recomputed once per new frame. Both are exact.
 """
 
-import contextlib
 from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from worldmodels.core.device import autocast
 from worldmodels.core.speed import speed_up
 from worldmodels.diffusion.ddim import alphas_cumprod, ddim_levels, ddim_step
 from worldmodels.oasis.dit import ContextCache, DiT
@@ -52,9 +52,7 @@ class OasisSampler:
 
     def _autocast(self):
         """fp16 on CUDA, as the reference's ``autocast("cuda", dtype=torch.half)``; full precision elsewhere."""
-        if self.half and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.float16)
-        return contextlib.nullcontext()
+        return autocast(self.device, enabled=self.half, dtype=torch.float16)
 
     @torch.no_grad()
     def encode(self, frames: Tensor) -> Tensor:
