@@ -12,8 +12,9 @@ from worldmodels.core.errors import UserError
 from worldmodels.core.metrics import psnr
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.genie.data import ClipDataset, GenieDataModule, to_video
+from worldmodels.genie.optim import warmup_cosine
 from worldmodels.genie.tokenizer import TokenizerConfig, VideoTokenizer
-from worldmodels.genie.tokenizer_module import TokenizerModule, load_tokenizer, warmup_cosine
+from worldmodels.genie.tokenizer_module import TokenizerModule, load_tokenizer
 
 TINY_CONFIG = str(Path(__file__).parents[1] / "configs" / "tiny" / "tokenize.yaml")
 TINY = TokenizerConfig(dim=32, encoder_depth=1, decoder_depth=1, heads=2, latent_dim=8, num_codes=32, max_frames=4)

@@ -28,4 +28,4 @@ def test_dead_codes_are_reseeded_without_breaking_backward():
         optimizer.step()
     changed = (vq.codebook.weight.detach() - before).abs().sum(dim=1) > 0
     assert changed.sum() > len(torch.unique(indices))  # unused codes moved too: they were re-seeded
-    assert vq.usage(vq(z)[1]) > 1 / 16
+    assert len(torch.unique(vq(z)[1])) > 1  # re-seeded codes are in use: more than the one code at the start

@@ -38,7 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--compile", action="store_true", help="torch.compile the denoiser")
     speed.add_argument("--cuda-graphs", action="store_true", help="replay the denoiser as a CUDA graph")
     add_play_arguments(parser, default_fps=15)
-    parser.set_defaults(size=640)
     return parser
 
 
@@ -55,7 +54,8 @@ def pick_game(args: argparse.Namespace) -> str:
     for i, name in enumerate(ATARI_100K_GAMES):
         print(f"{i:2d}. {name}")
     answer = input("Game number or name: ").strip()
-    game = ATARI_100K_GAMES[int(answer)] if answer.isdigit() and int(answer) < 26 else canonical_game(answer)
+    listed = answer.isdigit() and int(answer) < len(ATARI_100K_GAMES)
+    game = ATARI_100K_GAMES[int(answer)] if listed else canonical_game(answer)
     if game is None:
         raise UserError(f"{answer!r}: not one of the listed games")
     return game
@@ -167,7 +167,7 @@ def play_csgo(args: argparse.Namespace) -> None:
     for denoiser in (agent.denoiser, agent.upsampler):
         speed_up(denoiser, compile=args.compile, cuda_graphs=args.cuda_graphs)
     compile_notice(args.compile, args.cuda_graphs)
-    if args.size == 640:  # the Atari default: CS:GO sizes come from --size-multiplier
+    if args.size is None:  # CS:GO's window comes from --size-multiplier unless --size is given
         args.size = 280 * args.size_multiplier
     world_model = CSGOWorldModel(agent, args.preset, args.half)
     horizon = HORIZON if args.horizon is None else args.horizon

@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     video = generate_video(
         tokenizer, dynamics, first, torch.tensor(actions, device=device), args.steps, args.temperature, generator
     )
-    path = write_video(args.output, to_hwc_uint8(video), fps=args.fps or 10)
-    print(f"wrote {path}: {len(video)} frames at {args.fps or 10:g} fps, latent actions {','.join(map(str, actions))}")
+    path = write_video(args.output, to_hwc_uint8(video), fps=args.fps)
+    print(f"wrote {path}: {len(video)} frames at {args.fps:g} fps, latent actions {','.join(map(str, actions))}")
 
 
 if __name__ == "__main__":

@@ -59,13 +59,14 @@ def main(argv: list[str] | None = None) -> None:
     check_args(args)
     game = resolve_game(args.env_name)
     source, preview = args.root / game / "source", args.root / game / "preview"
-    existing = EpisodeDataset(source).paths
+    dataset = EpisodeDataset(source)
+    existing = dataset.paths
     if existing and not args.append:
         raise UserError(
             f"{source}: already holds {len(existing)} episodes; pass --append to add more "
             "(with a new --seed, or the episodes repeat) or choose another --root"
         )
-    first_id = int(existing[-1].stem.split("_")[1]) + 1 if existing else 0
+    first_id = dataset.next_id
 
     from worldmodels.envs.procgen import rollout
 

@@ -34,6 +34,18 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return dict(tensors)
 
 
+def load_lightning_checkpoint(path: Path, config_key: str, kind: str, command: str) -> dict:
+    """A Lightning ``.ckpt`` of a ``kind`` model written by ``command`` (loaded safely), which keeps the model's
+    config under ``config_key`` beside the ``state_dict``; anything else is a one-line error naming the file."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # pickle, zip and EOF errors from a foreign or truncated file
+        raise UserError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+    if not isinstance(checkpoint, dict) or config_key not in checkpoint or "state_dict" not in checkpoint:
+        raise UserError(f"{path}: not a {kind} checkpoint (no {config_key!r}); pass a .ckpt from {command}")
+    return checkpoint
+
+
 def save_tensors(
     tensors: Mapping[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str] | None = None
 ) -> Path:

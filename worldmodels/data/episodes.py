@@ -83,18 +83,15 @@ class EpisodeDataset:
             self._cache[path] = Episode.load(path)
         return self._cache[path]
 
-    def add(self, episode: Episode) -> Path:
+    @property
+    def next_id(self) -> int:
+        """The number of the next episode added: one past the highest, so a gap never reuses a number."""
         paths = self.paths
-        next_id = int(paths[-1].stem.split("_")[1]) + 1 if paths else 0
-        return episode.save(self.root / f"episode_{next_id:06d}.npz")
+        return int(paths[-1].stem.split("_")[1]) + 1 if paths else 0
+
+    def add(self, episode: Episode) -> Path:
+        return episode.save(self.root / f"episode_{self.next_id:06d}.npz")
 
     @property
     def num_steps(self) -> int:
         return sum(len(self[i]) for i in range(len(self)))
-
-    def require_nonempty(self) -> "EpisodeDataset":
-        if not self.root.is_dir():
-            raise UserError(f"{self.root}: dataset folder not found")
-        if len(self) == 0:
-            raise UserError(f"{self.root}: no episode files (episode_*.npz) in this folder")
-        return self

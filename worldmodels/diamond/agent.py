@@ -60,12 +60,12 @@ class AgentConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict, img_size: int = 64) -> "AgentConfig":
+    def from_dict(cls, d: dict) -> "AgentConfig":
         """From our own YAML, or the published Hydra ``config/agent/default.yaml`` (``_target_`` and
-        ``${...}`` interpolations are ignored; image channels and size come from the denoiser and env)."""
+        ``${...}`` interpolations are ignored; image channels come from the denoiser, the size is Atari's 64)."""
 
         denoiser = DenoiserConfig().updated(d.get("denoiser"))
-        img = {"img_channels": denoiser.inner_model.img_channels, "img_size": img_size}
+        img = {"img_channels": denoiser.inner_model.img_channels, "img_size": 64}
         return cls(
             denoiser,
             RewEndModelConfig(**(img | known_fields(RewEndModelConfig, d.get("rew_end_model")))),
@@ -78,7 +78,7 @@ class AgentConfig:
         return Path(path)
 
     @classmethod
-    def from_yaml(cls, path: str | os.PathLike, img_size: int = 64) -> "AgentConfig":
+    def from_yaml(cls, path: str | os.PathLike) -> "AgentConfig":
         try:
             data = yaml.safe_load(Path(path).read_text())
         except (OSError, yaml.YAMLError) as e:
@@ -86,7 +86,7 @@ class AgentConfig:
         if not isinstance(data, dict):
             raise UserError(f"{path}: an agent config is a mapping with denoiser/rew_end_model/actor_critic")
         try:
-            return cls.from_dict(data, img_size)
+            return cls.from_dict(data)
         except TypeError as e:
             raise UserError(f"{path}: bad agent config ({e})") from None
 

@@ -22,12 +22,11 @@ from worldmodels.core.checkpoints import load_strict, load_tensors, with_prefix
 from worldmodels.core.device import autocast
 from worldmodels.core.errors import UserError
 from worldmodels.diamond.agent import HUB_REPO
+from worldmodels.diamond.csgo_actions import NUM_ACTIONS
 from worldmodels.diamond.denoiser import Denoiser, DenoiserConfig
 from worldmodels.diamond.inner_model import InnerModelConfig
 from worldmodels.diffusion.karras import DiffusionSampler
 
-NUM_ACTIONS = 51
-UPSAMPLING_FACTOR = 5
 LOW_RES, FULL_RES = (30, 56), (150, 280)
 SPAWN_FILES = ("low_res.npy", "full_res.npy", "act.npy", "next_act.npy")
 
@@ -63,7 +62,7 @@ def _upsampler_default() -> DenoiserConfig:
         num_steps_conditioning=1, cond_channels=2048, channels=[64, 64, 128, 256], attn_depths=[0, 0, 0, 1],
         noise_cond_emb=True, is_upsampler=True,
     )  # fmt: skip
-    return DenoiserConfig(inner, sigma_offset_noise=0.1, upsampling_factor=UPSAMPLING_FACTOR)
+    return DenoiserConfig(inner, sigma_offset_noise=0.1, upsampling_factor=5)
 
 
 @dataclass
@@ -237,10 +236,11 @@ class CSGOWorldModel:
         """Apply a 51-dim multi-hot action; returns the new full-res (3 150 280) and low-res frames."""
         n = self.agent.cfg.denoiser.inner_model.num_steps_conditioning
         n_up = self.agent.cfg.upsampler.inner_model.num_steps_conditioning
+        factor = self.agent.cfg.upsampler.upsampling_factor
         self.act[:, -1] = action.to(self.device)
         with autocast(self.device, enabled=self.half):
             next_obs, _ = self.sampler_next_obs.sample(self.obs[:, -n:], self.act[:, -n:])
-            low_res = F.interpolate(next_obs.float(), scale_factor=UPSAMPLING_FACTOR, mode="bicubic")
+            low_res = F.interpolate(next_obs.float(), scale_factor=factor, mode="bicubic")
             cond = torch.cat((self.full_res[:, -n_up:], low_res[:, None]), 1)
             full, _ = self.sampler_upsampling.sample(cond, None)
         next_obs, full = next_obs.float(), full.float()

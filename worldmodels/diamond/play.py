@@ -43,7 +43,6 @@ class DiamondBackend(Backend):
     ):
         self.agent = agent
         self.device = agent.device
-        self.game = game
         self.title = f"DIAMOND {game}"
         self.rng = np.random.default_rng(seed)
         self.n = agent.cfg.denoiser.inner_model.num_steps_conditioning

@@ -69,11 +69,10 @@ class DiamondAtari:
         size: int = 64,
         noop_max: int = 30,
         frame_skip: int = 4,
-        max_episode_steps: int | None = None,
         seed: int | None = None,
     ):
         env_id = game if game.endswith("-v4") or "/" in game else f"{game}NoFrameskip-v4"
-        self.env = make_atari(env_id, full_action_space=False, frameskip=1, max_episode_steps=max_episode_steps)
+        self.env = make_atari(env_id, full_action_space=False, frameskip=1)
         self.ale = self.env.unwrapped.ale
         self.action_meanings = self.env.unwrapped.get_action_meanings()
         self.num_actions = len(self.action_meanings)

@@ -20,12 +20,20 @@ import torch
 from lightning.pytorch import LightningModule
 from torch import Tensor
 
-from worldmodels.core.checkpoints import load_strict, load_tensors, read_metadata, save_tensors, with_prefix
+from worldmodels.core.checkpoints import (
+    load_lightning_checkpoint,
+    load_strict,
+    load_tensors,
+    read_metadata,
+    save_tensors,
+    with_prefix,
+)
 from worldmodels.core.errors import UserError
 from worldmodels.genie.dynamics import DynamicsConfig, DynamicsModel
 from worldmodels.genie.latent_action import LatentActionConfig, LatentActionModel
+from worldmodels.genie.optim import adamw_warmup_cosine
 from worldmodels.genie.tokenizer import TokenizerConfig, VideoTokenizer
-from worldmodels.genie.tokenizer_module import load_tokenizer, warmup_cosine
+from worldmodels.genie.tokenizer_module import load_tokenizer
 
 CONFIG_KEY = "genie_config"
 _LAM, _DYNAMICS = LatentActionConfig(), DynamicsConfig()
@@ -148,14 +156,8 @@ class GenieModule(LightningModule):
         self.step(batch, "test")
 
     def configure_optimizers(self):
-        hp = self.hparams
         params = [*self.lam.parameters(), *self.dynamics.parameters()]
-        optimizer = torch.optim.AdamW(params, lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
-        total = self.trainer.estimated_stepping_batches
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine(step, hp.warmup_steps, total, hp.min_lr / hp.lr)
-        )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return adamw_warmup_cosine(params, self.hparams, self.trainer.estimated_stepping_batches)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[CONFIG_KEY] = {
@@ -174,12 +176,7 @@ def read_checkpoint(path: Path) -> tuple[dict, dict]:
         if configs is None:
             raise UserError(f"{path}: not an exported genie model (no {CONFIG_KEY!r} in its header)")
         return json.loads(configs), load_tensors(path)
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle, zip and EOF errors from a foreign or truncated file
-        raise UserError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
-    if not isinstance(checkpoint, dict) or CONFIG_KEY not in checkpoint or "state_dict" not in checkpoint:
-        raise UserError(f"{path}: not a genie checkpoint (no {CONFIG_KEY!r}); pass a .ckpt from genie fit")
+    checkpoint = load_lightning_checkpoint(path, CONFIG_KEY, "genie", "genie fit")
     return checkpoint[CONFIG_KEY], checkpoint["state_dict"]
 
 

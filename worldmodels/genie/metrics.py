@@ -1,4 +1,4 @@
-"""Image and label metrics for evaluating Genie (PSNR lives with the tokenizer, which logs it in training)."""
+"""Image and label metrics for evaluating Genie (PSNR is shared: ``worldmodels.core.metrics``)."""
 
 import numpy as np
 from torch import Tensor

@@ -7,7 +7,6 @@ defaults the rate stays flat after warm-up). Checkpoints carry the tokenizer's c
 ``CONFIG_KEY`` so ``load_tokenizer`` can rebuild it without Lightning.
 """
 
-import math
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -16,21 +15,14 @@ import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from torch import Tensor
 
-from worldmodels.core.checkpoints import load_strict, with_prefix
+from worldmodels.core.checkpoints import load_lightning_checkpoint, load_strict, with_prefix
 from worldmodels.core.errors import UserError
 from worldmodels.core.metrics import psnr
+from worldmodels.genie.optim import adamw_warmup_cosine
 from worldmodels.genie.tokenizer import TokenizerConfig, VideoTokenizer
 
 CONFIG_KEY = "genie_tokenizer_config"
 _DEFAULT = TokenizerConfig()
-
-
-def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float) -> float:
-    """Learning-rate factor: linear from 0 to 1 over ``warmup_steps``, then cosine down to ``min_ratio``."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 class TokenizerModule(LightningModule):
@@ -90,13 +82,7 @@ class TokenizerModule(LightningModule):
         self.step(batch, "test")
 
     def configure_optimizers(self):
-        hp = self.hparams
-        optimizer = torch.optim.AdamW(self.parameters(), lr=hp.lr, betas=tuple(hp.betas), weight_decay=hp.weight_decay)
-        total = self.trainer.estimated_stepping_batches
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine(step, hp.warmup_steps, total, hp.min_lr / hp.lr)
-        )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return adamw_warmup_cosine(self.parameters(), self.hparams, self.trainer.estimated_stepping_batches)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[CONFIG_KEY] = asdict(self.tokenizer.cfg)
@@ -109,14 +95,7 @@ def load_tokenizer(path: str | Path) -> VideoTokenizer:
         raise UserError(
             f"{path}: tokenizer checkpoint not found; train one with genie-tokenizer fit -c configs/tokenize.yaml"
         )
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle, zip and EOF errors from a foreign or truncated file
-        raise UserError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
-    if not isinstance(checkpoint, dict) or CONFIG_KEY not in checkpoint or "state_dict" not in checkpoint:
-        raise UserError(
-            f"{path}: not a genie-tokenizer checkpoint (no {CONFIG_KEY!r}); pass a .ckpt from genie-tokenizer"
-        )
+    checkpoint = load_lightning_checkpoint(path, CONFIG_KEY, "genie-tokenizer", "genie-tokenizer")
     tokenizer = VideoTokenizer(TokenizerConfig(**checkpoint[CONFIG_KEY]))
     load_strict(tokenizer, with_prefix(checkpoint["state_dict"], "tokenizer"), str(path))
     return tokenizer.eval()

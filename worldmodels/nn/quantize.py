@@ -13,7 +13,7 @@ from torch import Tensor, nn
 class VectorQuantizer(nn.Module):
     def __init__(self, num_codes: int, dim: int, beta: float = 0.25, dead_after: int = 100):
         super().__init__()
-        self.num_codes, self.beta, self.dead_after = num_codes, beta, dead_after
+        self.beta, self.dead_after = beta, dead_after
         self.codebook = nn.Embedding(num_codes, dim)
         nn.init.normal_(self.codebook.weight)
         self.register_buffer("steps_unused", torch.zeros(num_codes, dtype=torch.long), persistent=False)
@@ -44,8 +44,3 @@ class VectorQuantizer(nn.Module):
             # .data: this forward already saved the weight for backward; dead codes get no gradient anyway
             self.codebook.weight.data[dead] = flat[torch.randint(len(flat), (len(dead),), device=flat.device)]
             self.steps_unused[dead] = 0
-
-    @torch.no_grad()
-    def usage(self, indices: Tensor) -> float:
-        """Fraction of the codebook that ``indices`` use."""
-        return torch.unique(indices).numel() / self.num_codes

@@ -33,8 +33,6 @@ from worldmodels.nn.rotary import (
 
 @dataclass
 class DiTConfig:
-    input_h: int = 18
-    input_w: int = 32
     patch_size: int = 2
     in_channels: int = 16
     hidden_size: int = 1024

@@ -6,7 +6,6 @@ of each head), a variational bottleneck. Parameter names follow the published ``
 
 from dataclasses import dataclass
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -31,11 +30,10 @@ class VAEConfig:
 
 @dataclass
 class DiagonalGaussian:
+    """The encoder's posterior, as the reference returns it (Oasis only uses ``.mean``)."""
+
     mean: Tensor
     logvar: Tensor
-
-    def sample(self) -> Tensor:
-        return self.mean + torch.exp(0.5 * self.logvar) * torch.randn_like(self.mean)
 
 
 class Attention(nn.Module):

@@ -15,12 +15,11 @@ class DatasetViewer(Backend):
     title = "Dataset viewer"
     fps = 15.0
 
-    def __init__(self, root: Path, action_names: list[str] | None = None):
+    def __init__(self, root: Path):
         folders = [root] if any(root.glob("episode_*.npz")) else sorted(p for p in root.glob("*") if p.is_dir())
         self.datasets = [EpisodeDataset(f) for f in folders if any(f.glob("episode_*.npz"))]
         if not self.datasets:
             raise UserError(f"{root}: no episode datasets here (folders of episode_*.npz files)")
-        self.action_names = action_names
         self.dataset_index, self.episode_index, self.t = 0, 0, 0
         self.jump = 0
 
@@ -54,7 +53,7 @@ class DatasetViewer(Backend):
             "dataset": self.dataset.root.name,
             "episode": f"{self.episode_index + 1}/{len(self.dataset)}",
             "return": f"+{rew[rew > 0].sum():g} / {rew[rew < 0].sum():g} / {rew.sum():g}",
-            "action": self.action_names[act] if self.action_names else act,
+            "action": act,
             "reward": f"{rew[t]:g}",
             "return so far / to go": f"{rew[: t + 1].sum():g} / {rew[t + 1 :].sum():g}",
             "end / trunc": f"{bool(episode.end[t])} / {bool(episode.trunc[t])}",

@@ -2,7 +2,7 @@
 the published weights can't be downloaded (no network, ``--offline``), and what has no published twin.
 
 Each model has a card beside it (``<name>.md``): the commands that trained it, on what, for how long, and
-what it measures on fresh data (the thresholds of ``tests/test_pretrained.py``).
+what it measures on fresh data (the bars of ``checks.py``, which ``tests/test_pretrained.py`` re-measures).
 """
 
 from pathlib import Path
