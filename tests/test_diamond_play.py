@@ -115,7 +115,16 @@ def test_headless_cli_plays_a_local_checkpoint(tiny_agent, tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert read_frames(tmp_path / "run.mp4").shape[0] == 12
-    assert EpisodeDataset(tmp_path / "data/diamond/starts/Breakout_40").num_steps == 40
+    assert EpisodeDataset(tmp_path / "data/diamond/starts/Breakout_Breakout_40").num_steps == 40  # per game
+    other_game = subprocess.run(
+        cmd + ["--game", "Pong", "--headless", "--frames", "2", "--out", "pong.mp4"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert other_game.returncode == 2 and "the model has 4 actions and Pong has 6" in other_game.stderr
+    assert not (tmp_path / "pong.mp4").exists()
 
     no_model = subprocess.run(cmd[:1], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert no_model.returncode == 2 and "--pretrained [--game NAME] or --checkpoint PATH" in no_model.stderr
@@ -147,3 +156,37 @@ def test_pretrained_downloads_model_and_config_from_the_hub(tiny_agent, tmp_path
     )
     assert offline.returncode == 2
     assert "atari_100k/models/Pong.pt" in offline.stderr and "not cached" in offline.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-n", "0"], "-n must be at least 1"),
+        (["--num-steps-denoising", "0"], "--num-steps-denoising must be at least 1"),
+        (["--game", "csgo", "--size-multiplier", "0"], "--size-multiplier must be at least 1"),
+        (["--size", "-1"], "--size must be a positive width"),
+        (["--frames", "5"], "--frames and --out go with --headless"),
+    ],
+)
+def test_bad_numbers_are_refused_before_loading(args, message, capsys):
+    from challenges.diamond.play import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--checkpoint", "missing.pt", *args])  # the missing file would be the error after loading began
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_agent_config_problems_say_what_to_do(tiny_agent, tmp_path):
+    from worldmodels.core.errors import UserError
+    from worldmodels.diamond import load_agent
+
+    checkpoint = tmp_path / "mine.pt"
+    torch.save(tiny_agent.state_dict(), checkpoint)
+    with pytest.raises(UserError, match="mine.pt: not the published architecture, and no mine.yaml or config.yaml"):
+        load_agent(checkpoint)
+    (tmp_path / "binary.yaml").write_bytes(bytes(range(256)))
+    with pytest.raises(UserError, match="binary.yaml: not a readable agent config"):
+        load_agent(checkpoint, config=tmp_path / "binary.yaml")
+    (tmp_path / "other.yaml").write_text("learning_rate: 0.1\n")
+    with pytest.raises(UserError, match="other.yaml: an agent config is a mapping with denoiser/rew_end_model"):
+        load_agent(checkpoint, config=tmp_path / "other.yaml")

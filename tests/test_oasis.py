@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import subprocess
@@ -85,6 +86,13 @@ def test_strict_round_trip_and_bad_files(tmp_path):
     save_tensors(tensors, tmp_path / "bad.safetensors", read_metadata(tmp_path / "dit.safetensors"))
     with pytest.raises(UserError, match=r"bad.safetensors: checkpoint does not match DiT: 1 wrong shape: final_layer"):
         load_dit(tmp_path / "bad.safetensors")
+    # a header written by an earlier version, with a field since removed, still loads; a broken one is refused
+    header = json.loads(read_metadata(tmp_path / "dit.safetensors")["dit_config"])
+    save_tensors(dit.state_dict(), tmp_path / "old.safetensors", {"dit_config": json.dumps(header | {"input_h": 18})})
+    assert same_weights(load_dit(tmp_path / "old.safetensors"), dit)
+    save_tensors(dit.state_dict(), tmp_path / "list.safetensors", {"dit_config": "[1, 2]"})
+    with pytest.raises(UserError, match="list.safetensors: bad dit_config in the file header"):
+        load_dit(tmp_path / "list.safetensors")
 
 
 def reference_generation(dit, latents, actions, num_new, ddim_steps):

@@ -57,6 +57,14 @@ def test_missing_weights_name_both_files_and_where_to_put_them(tmp_path):
     assert len(lines) == 1, lines
     for part in ("oasis500m.safetensors", "vit-l-20.safetensors", "Etched/oasis-500m", "data/oasis"):
         assert part in lines[0]
+    assert "data/oasis/sample_image_0.png" in lines[0]  # without --prompt, the sample frame is needed too
+
+
+def test_a_wrong_prompt_fails_before_the_weights_load(workshop):
+    (workshop / "garbage.safetensors").write_text("not weights")
+    cmd = [str(BIN / "oasis-play"), "--headless", "--frames", "1", "--out", "run.mp4", "--prompt", "typo.png"]
+    failed = run(cmd + ["--dit", "garbage.safetensors"], workshop)
+    assert failed.returncode == 2 and failed.stderr.strip() == "error: typo.png: image file not found"
 
 
 @pytest.mark.parametrize(

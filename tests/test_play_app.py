@@ -1,6 +1,8 @@
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pygame
@@ -168,3 +170,29 @@ def test_headless_cli_writes_atari_gameplay(tmp_path):
     bad = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.strip().endswith("error: --headless needs --out FILE.mp4 (the video it writes)")
+
+
+def test_sigterm_stops_a_headless_run_like_ctrl_c(tmp_path):
+    out = tmp_path / "long.mp4"
+    cmd = [sys.executable, "-m", "worldmodels.play", "--headless", "--frames", "100000", "--out", str(out)]
+    played = subprocess.Popen(cmd, env=os.environ | {"SDL_VIDEODRIVER": "dummy"}, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".long.*.mp4")):  # the video's temporary file: frames are being written
+        assert played.poll() is None and time.monotonic() < deadline, played.stderr.read()
+        time.sleep(0.2)
+    played.send_signal(signal.SIGTERM)
+    played.communicate(timeout=60)
+    assert played.returncode == 130  # as Ctrl-C, not 0 (SDL would report a closed window) nor a kill
+    assert not list(tmp_path.glob(".long.*"))  # no temporary file left behind
+    assert read_frames(out).shape[0] >= 1  # the frames played so far
+
+
+def test_a_window_without_a_display_is_refused_in_one_line(monkeypatch, capsys):
+    from worldmodels.play.__main__ import main
+
+    for name in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    with pytest.raises(SystemExit) as stopped:
+        main(["--env", "ALE/Breakout-v5"])
+    assert stopped.value.code == 2 and "no display to open a window on: play headless" in capsys.readouterr().err

@@ -65,8 +65,14 @@ def pick_game(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parse_play_args(parser, argv)
-    if args.horizon is not None and args.horizon < 1:
-        parser.error(f"--horizon must be at least 1, got {args.horizon}")
+    for name, flag in (
+        ("horizon", "--horizon"),
+        ("num_steps_initial_collect", "-n"),
+        ("num_steps_denoising", "--num-steps-denoising"),
+        ("size_multiplier", "--size-multiplier"),
+    ):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"{flag} must be at least 1, got {getattr(args, name)}")
     if args.dataset is not None:
         from worldmodels.play.dataset_viewer import DatasetViewer
 
@@ -96,15 +102,21 @@ def main(argv: list[str] | None = None) -> None:
         agent = load_agent(args.checkpoint, config=args.config, device=device, offline=args.offline)
         if not isinstance(agent, Agent):
             raise UserError(f"{args.checkpoint}: the CS:GO world model; play it with --game csgo --csgo-dir FOLDER")
-        name = Path(args.checkpoint).stem
+        name = f"{game}_{Path(args.checkpoint).stem}"  # checkpoint names repeat across runs and games
     else:
         game = pick_game(args)
         agent, name = load_published_or_bundled(game, args, device)
+    env = DiamondAtari(game, seed=args.seed)
+    if agent.cfg.num_actions != env.num_actions:
+        raise UserError(
+            f"{args.checkpoint or game}: the model has {agent.cfg.num_actions} actions and {game} has "
+            f"{env.num_actions}; pass the --game it was trained on"
+        )
     speed_up(agent.denoiser, compile=args.compile, cuda_graphs=args.cuda_graphs)
     compile_notice(args.compile, args.cuda_graphs)
     starts = EpisodeDataset(DATA / "starts" / f"{name}_{args.num_steps_initial_collect}")
     if len(starts) == 0:
-        collect_starts(agent, DiamondAtari(game, seed=args.seed), args.num_steps_initial_collect, starts)
+        collect_starts(agent, env, args.num_steps_initial_collect, starts)
     backend = DiamondBackend(
         agent,
         game,
@@ -157,6 +169,7 @@ def play_csgo(args: argparse.Namespace) -> None:
     from worldmodels.diamond.csgo import CSGOWorldModel, csgo_folder, load_csgo_agent, load_spawns
     from worldmodels.diamond.csgo_play import HORIZON, CSGOBackend
 
+    # -n and --num-steps-denoising are at least 1 by now, so no value of theirs equals False
     given = [flag for name, flag in ATARI_ONLY.items() if getattr(args, name) not in (None, False)]
     if given:
         raise UserError(f"--game csgo does not take {', '.join(given)} (Atari only); use --csgo-dir for a local model")

@@ -6,9 +6,11 @@ from pathlib import Path
 from worldmodels.core.errors import UserError
 from worldmodels.core.video import IMAGE_SUFFIXES
 from worldmodels.oasis.load import DIT_FILE, HUB_REPO, VAE_FILE
+from worldmodels.oasis.prompt import SAMPLE_PROMPT_URL
 
 LOCAL = Path("data/oasis")  # where `make challenge3` looks for the weights before asking the hub
 SAMPLE_PROMPT = "sample_image_0.png"
+PROMPT_HINT = f"save {SAMPLE_PROMPT_URL} as {LOCAL / SAMPLE_PROMPT} for the default prompt frame"
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +65,19 @@ def weights(given: str | None, name: str) -> str:
     return str(local) if local.is_file() else f"hf://{HUB_REPO}/{name}"
 
 
+def sample_prompt_path(offline: bool):
+    """The release's sample frame: in data/oasis/, in the cache, or downloaded."""
+    from worldmodels.oasis.prompt import sample_prompt
+
+    local = LOCAL / SAMPLE_PROMPT
+    if local.is_file():
+        return local
+    try:
+        return sample_prompt(offline)
+    except UserError as e:
+        raise UserError(f"{e}, or {PROMPT_HINT}") from None
+
+
 def load_models(args: argparse.Namespace):
     """(sampler, prompt) from the parsed options, with one clear message when the weights are missing."""
     import torch
@@ -71,8 +86,10 @@ def load_models(args: argparse.Namespace):
     from worldmodels.core.hub import HubUnavailable
     from worldmodels.core.speed import compile_notice
     from worldmodels.oasis import OasisSampler, compile_dit, load_dit, load_vae
-    from worldmodels.oasis.prompt import load_prompt, sample_prompt
+    from worldmodels.oasis.prompt import load_prompt
 
+    # a given prompt is read before the slow loading, so a wrong path fails at once
+    prompt = load_prompt(args.prompt, args.n_prompt_frames, args.video_offset) if args.prompt is not None else None
     torch.manual_seed(args.seed)
     device = pick_device(args.device)
     try:
@@ -86,12 +103,12 @@ def load_models(args: argparse.Namespace):
             f"Oasis needs {DIT_FILE} and {VAE_FILE} (hub repo {HUB_REPO}): they are not in {LOCAL}/, not cached, "
             f"and {why}. On a connected machine run `hf download {HUB_REPO} {DIT_FILE} {VAE_FILE} --local-dir "
             f"{LOCAL}` and put both files in {LOCAL}/ (or pass --dit PATH --vae PATH)"
+            + ("" if prompt is not None or (LOCAL / SAMPLE_PROMPT).is_file() else f"; {PROMPT_HINT}")
         ) from None
     compile_dit(dit, args.compile, args.cuda_graphs)
     compile_notice(args.compile, args.cuda_graphs)
-    local_sample = LOCAL / SAMPLE_PROMPT
-    prompt_path = args.prompt or (local_sample if local_sample.is_file() else sample_prompt(args.offline))
-    prompt = load_prompt(prompt_path, args.n_prompt_frames, args.video_offset)
+    if prompt is None:
+        prompt = load_prompt(sample_prompt_path(args.offline), args.n_prompt_frames, args.video_offset)
     # half: fp16 autocast for the DiT and the encoder on CUDA, as the reference runs them
     sampler = OasisSampler(dit, vae, ddim_steps=args.ddim_steps, use_cache=not args.no_cache, half=not args.fp32)
     return sampler, prompt

@@ -1,18 +1,33 @@
 """One exception type for problems the user can fix, so CLIs print one line instead of a traceback."""
 
 import functools
+import signal
 import sys
+import threading
 
 
 class UserError(Exception):
     """Bad input (a file, a flag, a missing download): the message says what is wrong and where."""
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def cli_entry(main):
-    """Wrap a console-script ``main`` so a ``UserError`` prints ``error: ...`` and exits with status 2."""
+    """Wrap a console-script ``main`` so a ``UserError`` prints ``error: ...`` and exits with status 2.
+
+    SIGTERM and SIGHUP (a closed terminal) stop the command as Ctrl-C does, so temporary files are removed
+    on the way out instead of being left behind by an abrupt kill (and SDL does not turn SIGTERM into a
+    "window closed" event that would end a headless run with status 0).
+    """
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
+        previous = {}
+        if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+            for sig in (getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)):
+                previous[sig] = signal.signal(sig, _interrupt)
         try:
             return main(*args, **kwargs)
         except UserError as e:
@@ -20,5 +35,8 @@ def cli_entry(main):
             sys.exit(2)
         except KeyboardInterrupt:
             sys.exit(130)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     return wrapper

@@ -81,9 +81,10 @@ class AgentConfig:
     def from_yaml(cls, path: str | os.PathLike) -> "AgentConfig":
         try:
             data = yaml.safe_load(Path(path).read_text())
-        except (OSError, yaml.YAMLError) as e:
-            raise UserError(f"{path}: not a readable agent config ({e})") from None
-        if not isinstance(data, dict):
+        except (OSError, ValueError, yaml.YAMLError) as e:  # ValueError: not UTF-8 text
+            reason = " ".join(str(e).split())  # YAML errors span several lines
+            raise UserError(f"{path}: not a readable agent config ({reason})") from None
+        if not isinstance(data, dict) or not data.keys() & set(MODULES):
             raise UserError(f"{path}: an agent config is a mapping with denoiser/rew_end_model/actor_critic")
         try:
             return cls.from_dict(data)
@@ -148,7 +149,8 @@ def load_agent(
         config = download(HubFile(HUB_REPO, "atari_100k/config/agent/default.yaml"), offline=offline)
     elif config is None:
         config = next((p for p in (path.with_suffix(".yaml"), path.parent / "config.yaml") if p.is_file()), None)
-    if config is None:
+    assumed = config is None  # no config given or found: the published architecture
+    if assumed:
         config = AgentConfig()
     elif not isinstance(config, AgentConfig):
         config = AgentConfig.from_yaml(config)
@@ -158,5 +160,13 @@ def load_agent(
         raise UserError(f"{path}: not a DIAMOND agent checkpoint (no {ACTION_TENSOR}; top-level keys: {present})")
     agent = Agent(config.with_num_actions(tensors[ACTION_TENSOR].shape[0]))
     for name in MODULES:
-        load_strict(getattr(agent, name), with_prefix(tensors, name), f"{path} [{name}]")
+        try:
+            load_strict(getattr(agent, name), with_prefix(tensors, name), f"{path} [{name}]")
+        except UserError as e:
+            if not assumed:
+                raise
+            raise UserError(
+                f"{path}: not the published architecture, and no {path.stem}.yaml or config.yaml beside it says "
+                f"which; pass its config with --config ({e})"
+            ) from None
     return agent.to(device).eval()

@@ -77,7 +77,7 @@ class CSGOConfig:
             data = yaml.safe_load(Path(path).read_text()) or {}
             default = cls()
             return cls(*(getattr(default, k).updated(data.get(k)) for k in ("denoiser", "upsampler")))
-        except (OSError, yaml.YAMLError, TypeError, AttributeError) as e:
+        except (OSError, ValueError, yaml.YAMLError, TypeError, AttributeError) as e:
             reason = " ".join(str(e).split())  # YAML errors span several lines
             raise UserError(f"{path}: not a readable CS:GO agent config ({reason})") from None
 

@@ -36,7 +36,7 @@ def sample_prompt(offline: bool = False) -> Path:
     if target.is_file():
         return target
     if offline or hf_constants.HF_HUB_OFFLINE:
-        raise UserError("no prompt frame: pass --prompt IMAGE.png (the sample frame is not cached and we are offline)")
+        raise UserError("no prompt frame: the sample frame is not cached and we are offline; pass --prompt IMAGE.png")
     try:
         with urllib.request.urlopen(SAMPLE_PROMPT_URL, timeout=10) as response, atomic_path(target) as tmp:
             Path(tmp).write_bytes(response.read())

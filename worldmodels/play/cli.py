@@ -1,6 +1,8 @@
 """Command-line options every play command shares, and the code that runs a backend with them."""
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from worldmodels.core.errors import UserError
@@ -16,15 +18,31 @@ def add_play_arguments(parser: argparse.ArgumentParser, default_fps: float | Non
     group.add_argument("--fullscreen", action="store_true", help="fill the screen (windowed by default)")
     group.add_argument("--out-dir", type=Path, default=Path("data/play"), help="screenshots and recordings")
     group.add_argument("--headless", action="store_true", help="no window: play --frames steps into --out")
-    group.add_argument("--frames", type=int, default=100, help="steps to play with --headless")
+    group.add_argument("--frames", type=int, default=None, help="steps to play with --headless (100)")
     group.add_argument("--out", type=Path, default=None, help="MP4/GIF to write with --headless")
 
 
+def has_display() -> bool:
+    """Can pygame open a window? On Linux only with an X11/Wayland display, or a driver the user chose."""
+    if os.environ.get("SDL_VIDEODRIVER") or sys.platform != "linux":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def parse_play_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse, and reject flag combinations the play app cannot honour before anything heavy loads."""
+    """Parse, and reject flag combinations the play app cannot honour before anything heavy loads.
+
+    A command that writes its own file instead of opening the window (``genie-play --output``) needs no display.
+    """
     args = parser.parse_args(argv)
     if args.headless and args.out is None:
         parser.error("--headless needs --out FILE.mp4 (the video it writes)")
+    if not args.headless and (args.frames is not None or args.out is not None):
+        parser.error("--frames and --out go with --headless (the window plays until you quit)")
+    if not args.headless and not getattr(args, "output", None) and not has_display():
+        parser.error("no display to open a window on: play headless with --headless --frames N --out FILE.mp4")
+    if args.size is not None and args.size < 1:
+        parser.error(f"--size must be a positive width in pixels, got {args.size}")
     if args.out is not None:
         try:
             check_writable(args.out)
@@ -32,7 +50,9 @@ def parse_play_args(parser: argparse.ArgumentParser, argv: list[str] | None = No
             parser.error(str(e))
     if args.fps is not None and args.fps <= 0:
         parser.error(f"--fps must be positive, got {args.fps}")
-    if args.frames < 1:
+    if args.frames is None:
+        args.frames = 100
+    elif args.frames < 1:
         parser.error(f"--frames must be at least 1, got {args.frames}")
     return args
 

@@ -16,6 +16,8 @@ class DatasetViewer(Backend):
     fps = 15.0
 
     def __init__(self, root: Path):
+        if not root.is_dir():
+            raise UserError(f"{root}: folder not found")
         folders = [root] if any(root.glob("episode_*.npz")) else sorted(p for p in root.glob("*") if p.is_dir())
         self.datasets = [EpisodeDataset(f) for f in folders if any(f.glob("episode_*.npz"))]
         if not self.datasets:
