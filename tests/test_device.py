@@ -54,6 +54,20 @@ def test_cpu_autocast_keeps_full_precision():
     assert y.dtype == torch.float32
 
 
+def test_autocast_dtype_override_and_cast_cache(monkeypatch):
+    import worldmodels.core.device as device_module
+
+    monkeypatch.setattr(device_module, "autocast_dtype", lambda device: torch.bfloat16)  # as on a CUDA machine
+    with autocast(torch.device("cpu"), dtype=torch.float16, cache=False):
+        y = torch.ones(2, 2) @ torch.ones(2, 2)
+        assert not torch.is_autocast_cache_enabled()  # half copies of weights are not kept
+    assert y.dtype == torch.float16  # the override wins over the machine's choice (bf16)
+    with autocast(torch.device("cpu")):
+        assert torch.is_autocast_cache_enabled()
+    with autocast(torch.device("cpu"), enabled=False):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+
+
 def test_compiling_is_announced_and_plain_eager_is_silent(capsys):
     from worldmodels.core.speed import compile_notice
 

@@ -33,12 +33,14 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def autocast(device: torch.device, enabled: bool = True, dtype: torch.dtype | None = None):
+def autocast(device: torch.device, enabled: bool = True, dtype: torch.dtype | None = None, cache: bool = True):
     """Autocast context for inference and training; a no-op where ``autocast_dtype`` says fp32.
 
-    ``dtype`` overrides the half type where a reference fixes it (Oasis runs in fp16).
+    ``dtype`` overrides the half type where a reference fixes it (Oasis runs in fp16). ``cache`` keeps each
+    weight's half copy until the context ends: it saves casts when a weight is used several times inside,
+    and costs memory (a half copy of the model) when each is used once.
     """
     default = autocast_dtype(device)
     if not enabled or default is None:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype or default)
+    return torch.autocast(device_type=device.type, dtype=dtype or default, cache_enabled=cache)
