@@ -37,11 +37,11 @@ def variant(preset: str, device: str, repeats: int, name: str) -> tuple[Timing, 
         for denoiser in (agent.denoiser, agent.upsampler):
             speed_up(denoiser, compile="compile" in name, cuda_graphs="graphs" in name)
         # On CUDA the world model's own --half autocast; on CPU (where --half keeps fp32) bf16 autocast here,
-        # without the cast cache, as --half runs it.
+        # with the cast cache only where --half keeps it.
         wm = CSGOWorldModel(agent, preset, half="half" in name)
         cpu_bf16 = contextlib.nullcontext()
         if "bf16" in name:
-            cpu_bf16 = torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False)
+            cpu_bf16 = torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=wm.cast_cache)
         wm.reset(fake_spawn(device))
         action = torch.zeros(51, device=device)
 

@@ -50,6 +50,7 @@ def sampling(device: torch.device, batch: int, repeats: int, variants: list[str]
     frames = {}
 
     def run(name: str) -> None:
+        torch._dynamo.reset()  # compile afresh: earlier variants' graphs would count towards the recompile limit
         agent = fresh_agent(device)
         speed_up(agent.denoiser, compile="compile" in name, cuda_graphs="graphs" in name)
         sample = partial(sample_once, DiffusionSampler(agent.denoiser), obs, act, device, "half" in name)

@@ -51,6 +51,9 @@ def time_model(name: str, cfg: DiTConfig, device, half: bool, repeats: int, vari
     timings, first = [], {}
 
     def run(label: str) -> None:
+        # Compile afresh: after 8 compilations of one function (earlier variants and model sizes) dynamo
+        # silently falls back to eager, which would time eager under a compiled variant's name.
+        torch._dynamo.reset()
         sampler = full_window_sampler(cfg, device, "cache" in label, half, label)
         torch.manual_seed(0)
         frame = next_frame(sampler).float()  # also compiles, outside the timing

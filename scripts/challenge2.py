@@ -14,7 +14,6 @@ checkpoints land in data/log/{tokenizer,genie}/version_N/.
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -40,10 +39,6 @@ def run(stage: str, args: list[str], env: dict[str, str], timings: dict[str, flo
     timings[stage] = time.perf_counter() - start
 
 
-def has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or platform.system() == "Darwin"
-
-
 def newest_checkpoint(log_dir: Path) -> Path:
     versions = [p for p in log_dir.glob("version_*") if p.name.removeprefix("version_").isdigit()]
     newest = max(versions, key=lambda p: int(p.name.removeprefix("version_")))
@@ -65,6 +60,8 @@ def main() -> None:
     args = parser.parse_args()
     timings: dict[str, float] = {}
     bundled = Path("data/challenge2_bundled.mp4")
+    from worldmodels.play.cli import has_display
+
     where = [] if has_display() else ["--headless", "--frames", "100", "--out", str(bundled)]
     run("bundled", ["challenges.genie.play", "--pretrained", *where], dict(os.environ), timings)
     if args.play_only:

@@ -75,3 +75,30 @@ def test_compiling_is_announced_and_plain_eager_is_silent(capsys):
     assert capsys.readouterr().out == ""
     compile_notice(compile=False, cuda_graphs=True)
     assert "first frames compile the model" in capsys.readouterr().out
+
+
+def test_cli_entry_turns_sigterm_into_ctrl_c_but_leaves_nohup_and_lightning_alone():
+    import signal
+
+    from worldmodels.core.errors import cli_entry
+
+    seen = {}
+
+    def handlers():
+        seen.update({sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)})
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    try:
+        cli_entry(handlers)()
+        assert seen[signal.SIGHUP] is signal.SIG_IGN  # still ignored: closing the terminal stops nothing
+        assert seen[signal.SIGTERM] is not before[signal.SIGTERM]  # ours, raising KeyboardInterrupt
+        with pytest.raises(SystemExit) as stopped:
+            cli_entry(lambda: signal.raise_signal(signal.SIGTERM))()
+        assert stopped.value.code == 130
+        cli_entry(signals=False)(handlers)()
+        assert seen[signal.SIGTERM] is before[signal.SIGTERM]  # a Lightning CLI keeps its own handling
+        assert signal.getsignal(signal.SIGTERM) is before[signal.SIGTERM]  # restored on the way out
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)

@@ -19,7 +19,7 @@ from worldmodels.genie.data import GenieDataModule
 from worldmodels.genie.genie_module import GenieModule
 
 
-@cli_entry
+@cli_entry(signals=False)  # Lightning stops at the end of a batch on SIGTERM
 def main(argv: ArgsType = None) -> None:
     GenieCLI(
         GenieModule,

@@ -18,7 +18,7 @@ from worldmodels.genie.data import GenieDataModule
 from worldmodels.genie.tokenizer_module import TokenizerModule
 
 
-@cli_entry
+@cli_entry(signals=False)  # Lightning stops at the end of a batch on SIGTERM
 def main(argv: ArgsType = None) -> None:
     GenieCLI(
         TokenizerModule,

@@ -65,6 +65,12 @@ def weights(given: str | None, name: str) -> str:
     return str(local) if local.is_file() else f"hf://{HUB_REPO}/{name}"
 
 
+def has_sample_prompt() -> bool:
+    from worldmodels.oasis.prompt import sample_prompt_cache
+
+    return (LOCAL / SAMPLE_PROMPT).is_file() or sample_prompt_cache().is_file()
+
+
 def sample_prompt_path(offline: bool):
     """The release's sample frame: in data/oasis/, in the cache, or downloaded."""
     from worldmodels.oasis.prompt import sample_prompt
@@ -103,7 +109,7 @@ def load_models(args: argparse.Namespace):
             f"Oasis needs {DIT_FILE} and {VAE_FILE} (hub repo {HUB_REPO}): they are not in {LOCAL}/, not cached, "
             f"and {why}. On a connected machine run `hf download {HUB_REPO} {DIT_FILE} {VAE_FILE} --local-dir "
             f"{LOCAL}` and put both files in {LOCAL}/ (or pass --dit PATH --vae PATH)"
-            + ("" if prompt is not None or (LOCAL / SAMPLE_PROMPT).is_file() else f"; {PROMPT_HINT}")
+            + ("" if prompt is not None or has_sample_prompt() else f"; {PROMPT_HINT}")
         ) from None
     compile_dit(dit, args.compile, args.cuda_graphs)
     compile_notice(args.compile, args.cuda_graphs)

@@ -14,20 +14,24 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def cli_entry(main):
+def cli_entry(main=None, *, signals: bool = True):
     """Wrap a console-script ``main`` so a ``UserError`` prints ``error: ...`` and exits with status 2.
 
-    SIGTERM and SIGHUP (a closed terminal) stop the command as Ctrl-C does, so temporary files are removed
-    on the way out instead of being left behind by an abrupt kill (and SDL does not turn SIGTERM into a
-    "window closed" event that would end a headless run with status 0).
+    With ``signals``, SIGTERM and SIGHUP (a closed terminal) stop the command as Ctrl-C does, so temporary
+    files are removed on the way out instead of being left behind by an abrupt kill (and SDL does not turn
+    SIGTERM into a "window closed" event that would end a headless run with status 0). A signal already
+    ignored (``nohup``) stays ignored. Lightning's trainers handle SIGTERM themselves: ``signals=False``.
     """
+    if main is None:
+        return functools.partial(cli_entry, signals=signals)
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
         previous = {}
-        if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+        if signals and threading.current_thread() is threading.main_thread():  # only it may set handlers
             for sig in (getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)):
-                previous[sig] = signal.signal(sig, _interrupt)
+                if signal.getsignal(sig) is not signal.SIG_IGN:
+                    previous[sig] = signal.signal(sig, _interrupt)
         try:
             return main(*args, **kwargs)
         except UserError as e:

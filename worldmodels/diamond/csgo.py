@@ -219,6 +219,9 @@ class CSGOWorldModel:
         self.agent, self.half = agent, half
         self.sampler_next_obs = DiffusionSampler(agent.denoiser, **PRESETS[preset]["next_obs"])
         self.sampler_upsampling = DiffusionSampler(agent.upsampler, **PRESETS[preset]["upsampling"])
+        # --half keeps autocast's half copies of the weights only where a frame uses them more than once:
+        # with the fast preset (one call per model) they would just hold another 0.76 GB.
+        self.cast_cache = max(PRESETS[preset][k]["num_steps_denoising"] for k in ("next_obs", "upsampling")) > 1
 
     @property
     def device(self) -> torch.device:
@@ -238,9 +241,7 @@ class CSGOWorldModel:
         n_up = self.agent.cfg.upsampler.inner_model.num_steps_conditioning
         factor = self.agent.cfg.upsampler.upsampling_factor
         self.act[:, -1] = action.to(self.device)
-        # No cast cache: with the fast preset each weight is used once a frame, so cached half copies would
-        # only hold another 0.76 GB (the target is under 3 GB in half precision).
-        with autocast(self.device, enabled=self.half, cache=False):
+        with autocast(self.device, enabled=self.half, cache=self.cast_cache):
             next_obs, _ = self.sampler_next_obs.sample(self.obs[:, -n:], self.act[:, -n:])
             low_res = F.interpolate(next_obs.float(), scale_factor=factor, mode="bicubic")
             cond = torch.cat((self.full_res[:, -n_up:], low_res[:, None]), 1)

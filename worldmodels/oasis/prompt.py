@@ -30,9 +30,14 @@ def load_prompt(path: str | os.PathLike, num_frames: int = 1, offset: int = 0) -
     return frames[None]
 
 
+def sample_prompt_cache() -> Path:
+    """Where the downloaded sample frame is kept: beside the hub cache."""
+    return Path(hf_constants.HF_HUB_CACHE).parent / "worldmodels" / "oasis_sample_image_0.png"
+
+
 def sample_prompt(offline: bool = False) -> Path:
-    """The open-oasis sample frame, downloaded once into the hub cache folder."""
-    target = Path(hf_constants.HF_HUB_CACHE).parent / "worldmodels" / "oasis_sample_image_0.png"
+    """The open-oasis sample frame, downloaded once into ``sample_prompt_cache()``."""
+    target = sample_prompt_cache()
     if target.is_file():
         return target
     if offline or hf_constants.HF_HUB_OFFLINE:

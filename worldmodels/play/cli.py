@@ -23,10 +23,8 @@ def add_play_arguments(parser: argparse.ArgumentParser, default_fps: float | Non
 
 
 def has_display() -> bool:
-    """Can pygame open a window? On Linux only with an X11/Wayland display, or a driver the user chose."""
-    if os.environ.get("SDL_VIDEODRIVER") or sys.platform != "linux":
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    """Is there a screen for a window? On Linux only with an X11 or Wayland display."""
+    return sys.platform != "linux" or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def parse_play_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,9 +35,11 @@ def parse_play_args(parser: argparse.ArgumentParser, argv: list[str] | None = No
     args = parser.parse_args(argv)
     if args.headless and args.out is None:
         parser.error("--headless needs --out FILE.mp4 (the video it writes)")
+    writes_file = getattr(args, "output", None) is not None
     if not args.headless and (args.frames is not None or args.out is not None):
-        parser.error("--frames and --out go with --headless (the window plays until you quit)")
-    if not args.headless and not getattr(args, "output", None) and not has_display():
+        why = "--output writes its own video" if writes_file else "the window plays until you quit"
+        parser.error(f"--frames and --out go with --headless ({why})")
+    if not (args.headless or writes_file or os.environ.get("SDL_VIDEODRIVER") or has_display()):
         parser.error("no display to open a window on: play headless with --headless --frames N --out FILE.mp4")
     if args.size is not None and args.size < 1:
         parser.error(f"--size must be a positive width in pixels, got {args.size}")
