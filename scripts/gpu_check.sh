@@ -2,7 +2,7 @@
 # The checks that need a CUDA GPU, in one run: the speed benchmarks of DIAMOND, Oasis, CS:GO and Genie
 # (eager vs half / torch.compile / CUDA graphs, with the largest difference to eager) and short bf16
 # trainings of DIAMOND and Genie on the GPU. Pick sections by name; each has its own time limit and log.
-#   scripts/gpu_check.sh                       # all: oasis csgo diamond train genie (about 24 min)
+#   scripts/gpu_check.sh                       # all: oasis csgo diamond train genie (about 26 min)
 #   scripts/gpu_check.sh oasis csgo            # some
 # LOGS (default gpu_logs/) receives one log per section; PYTHON (default python3) runs them; the genie
 # section trains on GENIE_DATA (default data: GENIE_DATA/coinrun/{train,val} from genie-sample + genie-split).
@@ -33,7 +33,7 @@ section() { # name, seconds, command...
 
 for s in $sections; do
     case $s in
-    oasis) section oasis 360 "$PY" scripts/bench_oasis.py --published --repeats 5 ;;
+    oasis) section oasis 480 "$PY" scripts/bench_oasis.py --published --repeats 5 ;;
     csgo) section csgo 420 "$PY" scripts/bench_csgo.py --repeats 10 ;;
     diamond) section diamond 170 "$PY" scripts/bench_diamond.py --batch-sizes 1 32 --repeats 30 ;;
     train)
