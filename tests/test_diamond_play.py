@@ -117,13 +117,14 @@ def test_headless_cli_plays_a_local_checkpoint(tiny_agent, tmp_path):
     assert read_frames(tmp_path / "run.mp4").shape[0] == 12
     assert EpisodeDataset(tmp_path / "data/diamond/starts/Breakout_Breakout_40").num_steps == 40  # per game
     other_game = subprocess.run(
-        cmd + ["--game", "Pong", "--headless", "--frames", "2", "--out", "pong.mp4"],
+        cmd + ["--game", "Pong", "--headless", "--frames", "2", "--out", "pong.mp4", "--half"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
     )
     assert other_game.returncode == 2 and "the model has 4 actions and Pong has 6" in other_game.stderr
+    assert "--half: half precision is for CUDA GPUs; the model runs in fp32 on cpu" in other_game.stdout
     assert not (tmp_path / "pong.mp4").exists()
 
     no_model = subprocess.run(cmd[:1], cwd=tmp_path, env=env, capture_output=True, text=True)

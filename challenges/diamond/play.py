@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def half_notice(half: bool, device) -> None:
+    """--half is a CUDA option (autocast stays off elsewhere): say so rather than ignore it silently."""
+    if half and device.type != "cuda":
+        print(f"--half: half precision is for CUDA GPUs; the model runs in fp32 on {device.type}", flush=True)
+
+
 def pick_game(args: argparse.Namespace) -> str:
     from worldmodels.diamond.agent import ATARI_100K_GAMES, canonical_game
 
@@ -95,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     from worldmodels.envs.atari import DiamondAtari
 
     device = pick_device(args.device)
+    half_notice(args.half, device)
     if args.checkpoint:
         game = pick_game(args) if args.game else canonical_game(Path(args.checkpoint).stem)
         if game is None:
@@ -176,7 +183,9 @@ def play_csgo(args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed)
     folder = csgo_folder(args.csgo_dir, offline=args.offline)
     spawns = load_spawns(folder)
-    agent = load_csgo_agent(folder, device=pick_device(args.device))
+    device = pick_device(args.device)
+    half_notice(args.half, device)
+    agent = load_csgo_agent(folder, device=device)
     for denoiser in (agent.denoiser, agent.upsampler):
         speed_up(denoiser, compile=args.compile, cuda_graphs=args.cuda_graphs)
     compile_notice(args.compile, args.cuda_graphs)

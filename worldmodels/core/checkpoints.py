@@ -27,8 +27,10 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     except (SafetensorError, RuntimeError, OSError, EOFError, ValueError) as e:
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"{path}: not a readable checkpoint ({first_line})") from None
-    except Exception as e:  # pickle.UnpicklingError and friends from a foreign or corrupt file
-        raise UserError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+    except Exception as e:  # pickle.UnpicklingError and friends (a KeyError from a text file) from a foreign file
+        raise UserError(
+            f"{path}: not a readable checkpoint (not a PyTorch or safetensors file: {type(e).__name__})"
+        ) from None
     if not isinstance(tensors, Mapping) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
         raise UserError(f"{path}: expected a flat dict of tensors (a state dict), got {type(tensors).__name__}")
     return dict(tensors)
