@@ -86,19 +86,21 @@ class Attention(nn.Module):
         self.to_out = nn.Linear(dim, dim)
         self.rotary_emb = rotary_emb
 
-    def split_heads(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """... d -> three ... heads x head_dim tensors (q, k, v)."""
-        return tuple(z.unflatten(-1, (self.heads, -1)) for z in self.to_qkv(x).chunk(3, dim=-1))
+    def rotated_qkv(self, x: Tensor, rot: Rotation) -> tuple[Tensor, Tensor, Tensor]:
+        """... d -> q, k, v as ... heads x head_dim, q and k rotated together (half the kernels of one each:
+        a denoising step is bound by kernel launches)."""
+        qkv = self.to_qkv(x).unflatten(-1, (3, self.heads, -1))  # ... 3 heads e
+        qk = apply_rotary(rot, qkv[..., :2, :, :])
+        return qk[..., 0, :, :], qk[..., 1, :, :], qkv[..., 2, :, :]
 
 
 class SpatialAttention(Attention):
     def rotation(self, h: int, w: int) -> Rotation:
-        return rotation(axial_angles(self.rotary_emb.freqs, h, w)[:, :, None])  # h w 1 e
+        return rotation(axial_angles(self.rotary_emb.freqs, h, w)[:, :, None, None])  # h w (q,k) heads e
 
     def forward(self, x: Tensor, rot: Rotation) -> Tensor:
         b, t, h, w, d = x.shape
-        q, k, v = self.split_heads(x)  # b t h w heads e
-        q, k = apply_rotary(rot, q), apply_rotary(rot, k)
+        q, k, v = self.rotated_qkv(x, rot)  # b t h w heads e
         q, k, v = (z.flatten(2, 3).transpose(2, 3).flatten(0, 1) for z in (q, k, v))  # (b t) heads (h w) e
         y = F.scaled_dot_product_attention(q, k, v)
         return self.to_out(y.transpose(1, 2).reshape(b, t, h, w, d))
@@ -108,13 +110,12 @@ class TemporalAttention(Attention):
     def rotation(self, first_position: int, t: int) -> Rotation:
         """For frames at positions first_position, first_position + 1, ..."""
         positions = torch.arange(first_position, first_position + t, device=self.rotary_emb.freqs.device)
-        return rotation(angles(positions, self.rotary_emb.freqs)[:, None, None, None])  # t 1 1 1 e
+        return rotation(angles(positions, self.rotary_emb.freqs)[:, None, None, None, None])  # t h w (q,k) heads e
 
     def qkv(self, x: Tensor, rot: Rotation) -> tuple[Tensor, Tensor, Tensor]:
         """Rotated q, k and v as (b h w) heads t e."""
         b, t, h, w, _ = x.shape
-        q, k, v = self.split_heads(x)  # b t h w heads e
-        q, k = apply_rotary(rot, q), apply_rotary(rot, k)
+        q, k, v = self.rotated_qkv(x, rot)  # b t h w heads e
         return tuple(z.permute(0, 2, 3, 4, 1, 5).reshape(b * h * w, self.heads, t, -1) for z in (q, k, v))
 
     def attend(self, q: Tensor, k: Tensor, v: Tensor, shape, causal: bool) -> Tensor:
