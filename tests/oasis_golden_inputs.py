@@ -1,16 +1,16 @@
-"""Fixed tiny DiT weights and inputs for the comparison with values computed by the published open-oasis DiT
-(``tests/data/oasis_dit_golden.npz``): a seeded generator, so they are the same on every machine."""
+"""Fixed tiny weights and inputs for the comparison with values computed by the published open-oasis DiT and
+ViT-VAE (``tests/data/oasis_{dit,vae}_golden.npz``): seeded generators, so they are the same on every machine."""
 
 import torch
 
 
-def golden_weights(dit) -> dict[str, torch.Tensor]:
-    """Every trained tensor N(0, 0.05^2) in state-dict order (DiT's zero-initialised adaLN and output layers
+def golden_weights(model, std: float = 0.05) -> dict[str, torch.Tensor]:
+    """Every trained tensor N(0, std^2) in state-dict order (DiT's zero-initialised adaLN and output layers
     would hide most of the model); the rotary frequencies stay the constants both implementations derive."""
     g = torch.Generator().manual_seed(0)
     return {
-        name: value if name.endswith("freqs") else torch.randn(value.shape, generator=g) * 0.05
-        for name, value in dit.state_dict().items()
+        name: value if name.endswith("freqs") else torch.randn(value.shape, generator=g) * std
+        for name, value in model.state_dict().items()
     }
 
 
@@ -20,3 +20,10 @@ def golden_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     x = torch.randn(1, 3, 16, 18, 32, generator=g)
     t = torch.tensor([[14, 500, 999]])
     return x, t, torch.randn(1, 3, 25, generator=g)
+
+
+def golden_vae_inputs() -> tuple[torch.Tensor, torch.Tensor]:
+    """A 60x100 frame in [-1, 1] to encode (3x5 patches of 20) and 15 latent tokens to decode."""
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(1, 3, 60, 100, generator=g) * 2 - 1
+    return x, torch.randn(1, 15, 16, generator=g)

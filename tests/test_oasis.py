@@ -10,13 +10,13 @@ import pygame
 import pytest
 import torch
 from oasis_fixtures import tiny_models
-from oasis_golden_inputs import golden_inputs, golden_weights
+from oasis_golden_inputs import golden_inputs, golden_vae_inputs, golden_weights
 
 from worldmodels.core.checkpoints import load_tensors, read_metadata, save_tensors
 from worldmodels.core.errors import UserError
 from worldmodels.core.video import read_frames, write_video
 from worldmodels.diffusion.ddim import alphas_cumprod, ddim_levels
-from worldmodels.oasis import DiT, DiTConfig, OasisSampler, ViTVAE, load_dit, load_vae, save_model
+from worldmodels.oasis import DiT, DiTConfig, OasisSampler, VAEConfig, ViTVAE, load_dit, load_vae, save_model
 from worldmodels.oasis.actions import ACTION_KEYS, PITCH, YAW, action_from_input, load_actions
 from worldmodels.oasis.play import OasisBackend
 from worldmodels.oasis.prompt import load_prompt
@@ -341,3 +341,15 @@ def test_dit_reproduces_the_published_implementation():
     with torch.no_grad():
         out = dit(*golden_inputs())
     assert (out - expected).abs().max() < 1e-5  # float rounding at most (another CPU or thread count)
+
+
+def test_vae_reproduces_the_published_implementation():
+    """The same for open-oasis' ``vae.py`` (AutoencoderKL, one block each side, width 32, 60x100 frames)."""
+    expected = np.load(Path(__file__).parent / "data" / "oasis_vae_golden.npz")
+    vae = ViTVAE(VAEConfig(input_height=60, input_width=100, dim=32, heads=2, enc_depth=1, dec_depth=1)).eval()
+    vae.load_state_dict(golden_weights(vae, std=0.3))  # sharp enough attention for the rotary to matter
+    x, z = golden_vae_inputs()
+    with torch.no_grad():
+        mean, decoded = vae.encode(x).mean, vae.decode(z)
+    assert (mean - torch.from_numpy(expected["mean"])).abs().max() < 1e-5
+    assert (decoded - torch.from_numpy(expected["decoded"])).abs().max() < 1e-5
