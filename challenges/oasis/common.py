@@ -6,7 +6,7 @@ from pathlib import Path
 from worldmodels.core.errors import UserError
 from worldmodels.core.video import IMAGE_SUFFIXES
 from worldmodels.oasis.load import DIT_FILE, HUB_REPO, VAE_FILE
-from worldmodels.oasis.prompt import SAMPLE_PROMPT_URL
+from worldmodels.oasis.prompt import SAMPLE_PROMPT_URL, sample_prompt, sample_prompt_cache
 
 LOCAL = Path("data/oasis")  # where `make challenge3` looks for the weights before asking the hub
 SAMPLE_PROMPT = "sample_image_0.png"
@@ -66,15 +66,11 @@ def weights(given: str | None, name: str) -> str:
 
 
 def has_sample_prompt() -> bool:
-    from worldmodels.oasis.prompt import sample_prompt_cache
-
     return (LOCAL / SAMPLE_PROMPT).is_file() or sample_prompt_cache().is_file()
 
 
 def sample_prompt_path(offline: bool):
     """The release's sample frame: in data/oasis/, in the cache, or downloaded."""
-    from worldmodels.oasis.prompt import sample_prompt
-
     local = LOCAL / SAMPLE_PROMPT
     if local.is_file():
         return local
