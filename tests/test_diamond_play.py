@@ -82,6 +82,19 @@ def test_backend_modes_keys_and_horizon(tiny_agent, starts, tmp_path):
     assert recorded and Episode.load(recorded[0]).obs.shape[1:] == (64, 64, 3)
 
 
+def test_recording_keeps_episodes_left_before_their_end(tiny_agent, starts, tmp_path):
+    backend = DiamondBackend(tiny_agent, "Breakout", starts, record_root=tmp_path)
+    assert backend.on_key("right") and backend.on_key("m")  # the real game, human control: no end in 5 steps
+    backend.reset()
+    assert not any(backend.step(0).done for _ in range(5))
+    backend.reset()  # Enter: the episode is left unfinished
+    assert not any(backend.step(0).done for _ in range(3))
+    backend.close()  # quitting
+    recorded = EpisodeDataset(tmp_path / "rec_test_H")
+    assert [len(e) for e in recorded] == [5, 3]
+    assert all(e.trunc[-1] and not e.trunc[:-1].any() and not e.end.any() for e in recorded)
+
+
 def test_dataset_viewer_scrubs_episodes(tmp_path):
     rng = np.random.default_rng(0)
     for n in (5, 8):
@@ -107,7 +120,7 @@ def test_headless_cli_plays_a_local_checkpoint(tiny_agent, tmp_path):
     cmd = [str(Path(sys.executable).parent / "diamond-play"), "--checkpoint", str(checkpoint), "-n", "40"]
     env = os.environ | {"SDL_VIDEODRIVER": "dummy"}
     run = subprocess.run(
-        cmd + ["--headless", "--frames", "12", "--out", "run.mp4"],
+        cmd + ["--headless", "--frames", "12", "--out", "run.mp4", "-r"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -116,6 +129,8 @@ def test_headless_cli_plays_a_local_checkpoint(tiny_agent, tmp_path):
     assert run.returncode == 0, run.stderr
     assert read_frames(tmp_path / "run.mp4").shape[0] == 12
     assert EpisodeDataset(tmp_path / "data/diamond/starts/Breakout_Breakout_40").num_steps == 40  # per game
+    recorded = EpisodeDataset(tmp_path / "data/diamond/recordings/rec_wm_pi")
+    assert recorded.num_steps == 12  # every step, the episode cut short by --frames included
     other_game = subprocess.run(
         cmd + ["--game", "Pong", "--headless", "--frames", "2", "--out", "pong.mp4", "--half"],
         cwd=tmp_path,

@@ -57,6 +57,7 @@ class DiamondBackend(Backend):
         self.human = False
         self.policy = Policy(agent.actor_critic)
         self.record_root = record_root
+        self._steps: list = []  # the episode being recorded (-r)
         self.obs: torch.Tensor | None = None
         self.half = half
 
@@ -66,12 +67,13 @@ class DiamondBackend(Backend):
 
     # ----- Backend interface ---------------------------------------------------------------
     def reset(self) -> np.ndarray:
+        self._save_unfinished()
         env = self.envs[self.env_name]
         obs = env.reset()
         self.obs = obs[0] if self.env_name == "wm" else to_model(obs, self.device)
         self.t, self.episode_return = 0, 0.0
         self.policy.reset()
-        self._steps: list = []
+        self._recording_name = f"rec_{self.env_name}_{'H' if self.human else 'pi'}"
         return to_hwc_uint8(self.obs)
 
     def action(self, inputs: InputState) -> int | None:
@@ -145,14 +147,27 @@ class DiamondBackend(Backend):
             *self.keymap.help_lines(),
         ]
 
+    def close(self) -> None:
+        self._save_unfinished()
+
     # ----- recording played episodes as a dataset (-r) -------------------------------------------
     def _record(self, obs, action, rew, end, trunc, final_obs) -> None:
         if self.record_root is None:
             return
         self._steps.append((to_hwc_uint8(obs), action, rew, end, trunc))
         if end or trunc:
-            name = f"rec_{self.env_name}_{'H' if self.human else 'pi'}"
-            episode = Episode.from_steps(*zip(*self._steps), final_obs=to_hwc_uint8(final_obs))
-            path = EpisodeDataset(self.record_root / name).add(episode)
-            print(f"recorded {path}")
-            self._steps = []
+            self._save_recording(final_obs)
+
+    def _save_unfinished(self) -> None:
+        """An episode left before its end (quit, reset, a short headless run) is kept, marked truncated."""
+        if not self._steps:
+            return
+        obs, action, rew, end, _ = self._steps[-1]
+        self._steps[-1] = (obs, action, rew, end, True)
+        self._save_recording(self.obs)
+
+    def _save_recording(self, final_obs) -> None:
+        episode = Episode.from_steps(*zip(*self._steps), final_obs=to_hwc_uint8(final_obs))
+        path = EpisodeDataset(self.record_root / self._recording_name).add(episode)
+        print(f"recorded {path}")
+        self._steps = []

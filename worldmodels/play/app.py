@@ -129,6 +129,7 @@ class PlayApp:
 
     def close(self) -> None:
         self._stop_recording()
+        self.backend.close()
         pygame.quit()
 
     def _step(self) -> None:

@@ -63,3 +63,7 @@ class Backend(ABC):
     def on_key(self, key: str) -> bool:
         """A key the app does not use itself; return True to reset the episode afterwards."""
         return False
+
+    def close(self) -> None:
+        """The app is quitting: save what would otherwise be lost."""
+        return None
