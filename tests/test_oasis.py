@@ -11,6 +11,7 @@ import pytest
 import torch
 from oasis_fixtures import tiny_models
 from oasis_golden_inputs import golden_inputs, golden_vae_inputs, golden_weights
+from PIL import Image
 
 from worldmodels.core.checkpoints import load_tensors, read_metadata, save_tensors
 from worldmodels.core.errors import UserError
@@ -223,6 +224,16 @@ def test_camera_convention_pitch_then_yaw():
 def test_prompt_from_png():
     png = load_prompt(FIXTURES / "sample_image_0.png")
     assert png.shape == (1, 1, 3, 360, 640) and png.dtype == torch.uint8
+
+
+def test_prompt_of_another_shape_is_center_cropped_to_16_by_9(tmp_path):
+    square = np.zeros((480, 480, 3), np.uint8)
+    square[:105] = square[-105:] = 255  # the rows a 16:9 crop (480 x 270) leaves out
+    square[:, 240:] = 100
+    Image.fromarray(square).save(tmp_path / "square.png")
+    prompt = load_prompt(tmp_path / "square.png")[0, 0].float()
+    assert prompt.shape == (3, 360, 640) and prompt.max() <= 101  # no white row: cropped, not stretched
+    assert prompt[:, :, :315].mean() < 1 and abs(prompt[:, :, 325:].mean() - 100) < 1  # left/right kept
 
 
 def test_prompt_from_mp4_is_frames_then_channels(tmp_path):
