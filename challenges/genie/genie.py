@@ -14,21 +14,13 @@ working directory). Play a checkpoint with genie-play, measure it with genie-eva
 from lightning.pytorch.cli import ArgsType
 
 from worldmodels.core.errors import cli_entry
-from worldmodels.genie.cli import GenieCLI, trainer_defaults
-from worldmodels.genie.data import GenieDataModule
+from worldmodels.genie.cli import run_genie_cli
 from worldmodels.genie.genie_module import GenieModule
 
 
 @cli_entry(signals=False)  # Lightning stops at the end of a batch on SIGTERM
 def main(argv: ArgsType = None) -> None:
-    GenieCLI(
-        GenieModule,
-        GenieDataModule,
-        args=argv,
-        save_config_kwargs={"overwrite": True},
-        parser_kwargs={"prog": "genie", "description": __doc__.splitlines()[0]},
-        trainer_settings=trainer_defaults("data/log/genie", monitor="val/loss", mode="min"),
-    )
+    run_genie_cli(GenieModule, argv, "genie", __doc__, "data/log/genie", monitor="val/loss", mode="min")
 
 
 if __name__ == "__main__":

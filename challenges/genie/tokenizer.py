@@ -13,20 +13,14 @@ and checkpoints land in data/log/tokenizer/version_N/ (relative to the working d
 from lightning.pytorch.cli import ArgsType
 
 from worldmodels.core.errors import cli_entry
-from worldmodels.genie.cli import GenieCLI, trainer_defaults
-from worldmodels.genie.data import GenieDataModule
+from worldmodels.genie.cli import run_genie_cli
 from worldmodels.genie.tokenizer_module import TokenizerModule
 
 
 @cli_entry(signals=False)  # Lightning stops at the end of a batch on SIGTERM
 def main(argv: ArgsType = None) -> None:
-    GenieCLI(
-        TokenizerModule,
-        GenieDataModule,
-        args=argv,
-        save_config_kwargs={"overwrite": True},
-        parser_kwargs={"prog": "genie-tokenizer", "description": __doc__.splitlines()[0]},
-        trainer_settings=trainer_defaults("data/log/tokenizer", monitor="val/psnr", mode="max"),
+    run_genie_cli(
+        TokenizerModule, argv, "genie-tokenizer", __doc__, "data/log/tokenizer", monitor="val/psnr", mode="max"
     )
 
 

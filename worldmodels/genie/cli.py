@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import ArgsType, LightningCLI
+
+from worldmodels.genie.data import GenieDataModule
 
 
 def trainer_defaults(log_dir: str, monitor: str, mode: str) -> dict:
@@ -54,3 +56,16 @@ class GenieCLI(LightningCLI):
         taken = [int(n) for p in run_dir.glob("version_*") if (n := p.name.removeprefix("version_")).isdigit()]
         for logger in loggers:
             logger.init_args.version = f"version_{max(taken, default=-1) + 1}"
+
+
+def run_genie_cli(module_class: type, argv: ArgsType, prog: str, doc: str, log_dir: str, monitor: str, mode: str):
+    """``prog fit -c config.yaml ...`` for ``module_class`` on procgen clips; the first line of ``doc`` is the
+    description in --help."""
+    GenieCLI(
+        module_class,
+        GenieDataModule,
+        args=argv,
+        save_config_kwargs={"overwrite": True},
+        parser_kwargs={"prog": prog, "description": doc.splitlines()[0]},
+        trainer_settings=trainer_defaults(log_dir, monitor=monitor, mode=mode),
+    )
