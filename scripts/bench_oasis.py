@@ -42,9 +42,7 @@ def full_window_sampler(cfg: DiTConfig, device, use_cache: bool, half: bool, var
 
 
 def next_frame(sampler: OasisSampler) -> torch.Tensor:
-    frame = sampler.next_frame(torch.zeros(1, 25))
-    sampler.latents, sampler.actions = sampler.latents[:, -WINDOW:], sampler.actions[:, -WINDOW:]  # stay at 32
-    return frame
+    return sampler.next_frame(torch.zeros(1, 25))  # the window stays full: the sampler keeps its newest frames
 
 
 def time_model(name: str, cfg: DiTConfig, device, half: bool, repeats: int, variants: list[str]) -> bool:

@@ -133,9 +133,9 @@ def test_sampler_matches_the_reference_and_the_cache_is_exact():
         latents = sampler.encode(prompt)
         torch.manual_seed(5)
         sampler.reset(latents, actions[:, :1])
-        for i in range(1, 8):  # the 4-frame window slides after frame 3
-            sampler.next_frame(actions[:, i])
-        results[use_cache] = sampler.latents
+        new = [sampler.next_frame(actions[:, i]) for i in range(1, 8)]  # the 4-frame window slides after frame 3
+        results[use_cache] = torch.stack([latents[:, 0], *new], dim=1)
+        assert sampler.num_frames == 8 and sampler.latents.shape[1] == 3  # only what the next window sees
     torch.manual_seed(5)
     reference = reference_generation(dit, latents, actions, 7, 3)
     assert torch.allclose(results[False], reference, atol=1e-6)

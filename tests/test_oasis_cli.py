@@ -119,4 +119,4 @@ def test_generated_video_starts_with_the_decoded_prompt_as_the_reference(worksho
     assert len(frames) == 4 and frames[0].shape == (360, 640, 3)
     decoded = sampler.decode(sampler.encode(prompt)[:, 1])[0].numpy()
     assert np.array_equal(frames[1], decoded) and not np.array_equal(frames[1], prompt[0, 1].permute(1, 2, 0).numpy())
-    assert torch.equal(sampler.actions[0], actions[0, :4])  # frame i conditioned on action i
+    assert torch.equal(sampler.actions[0], actions[0, 1:4])  # frame i on action i (the 3 the next window sees)

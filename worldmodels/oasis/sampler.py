@@ -45,8 +45,9 @@ class OasisSampler:
         self.half = half
         self.device = next(dit.parameters()).device
         self.alphas = alphas_cumprod().to(self.device)
-        self.latents: Tensor | None = None  # b t c h w, every frame so far
-        self.actions: Tensor | None = None  # b t 25, the action each frame was conditioned on
+        self.latents: Tensor | None = None  # b t c h w: the newest frames, as many as the next window holds
+        self.actions: Tensor | None = None  # b t 25, the action each of them was conditioned on
+        self.num_frames = 0  # frames so far, prompt included
         self._cache: ContextCache | None = None
         self._cache_start = 0
 
@@ -73,12 +74,14 @@ class OasisSampler:
 
     def reset(self, prompt_latents: Tensor, prompt_actions: Tensor) -> None:
         """Start from encoded prompt frames (b t ...) and the actions they were conditioned on (b t 25)."""
-        self.latents, self.actions = prompt_latents.to(self.device), prompt_actions.to(self.device).float()
+        self.num_frames = prompt_latents.shape[1]
+        self._keep_context(prompt_latents.to(self.device), prompt_actions.to(self.device).float())
         self._cache, self._cache_start = None, 0
 
-    @property
-    def num_frames(self) -> int:
-        return self.latents.shape[1]
+    def _keep_context(self, latents: Tensor, actions: Tensor) -> None:
+        """Hold only what the next frame's window can see, so that memory stays flat over a long play."""
+        first = max(0, latents.shape[1] + 1 - self.dit.max_frames)
+        self.latents, self.actions = latents[:, first:], actions[:, first:]
 
     def video(self, prompt: Tensor, actions: Tensor, num_frames: int) -> Iterator[np.ndarray]:
         """open-oasis ``generate.py`` as frames (H x W x 3 uint8): the prompt frames (uint8 1 x t x 3 x H x W)
@@ -95,12 +98,11 @@ class OasisSampler:
     def next_frame(self, action: Tensor) -> Tensor:
         """Generate one frame conditioned on ``action`` (b 25); returns its latent (b 16 18 32)."""
         b, i = self.latents.shape[0], self.num_frames
-        self.actions = torch.cat([self.actions, action.to(self.device).float()[:, None]], dim=1)
-        x = torch.randn((b, 1, *self.latents.shape[2:]), device=self.device).clamp(-NOISE_ABS_MAX, NOISE_ABS_MAX)
+        window = self.latents  # frames start..i-1
+        actions = torch.cat([self.actions, action.to(self.device).float()[:, None]], dim=1)
+        x = torch.randn((b, 1, *window.shape[2:]), device=self.device).clamp(-NOISE_ABS_MAX, NOISE_ABS_MAX)
         start = max(0, i + 1 - self.dit.max_frames)
-        window = self.latents[:, start:]
         t_ctx = torch.full((b, i - start), STABILIZATION_LEVEL - 1, dtype=torch.long, device=self.device)
-        actions = self.actions[:, start:]
         levels = ddim_levels(self.ddim_steps)
         with self._autocast():
             cache = self._context(window, t_ctx, actions[:, :-1], start) if self.use_cache else None
@@ -115,7 +117,8 @@ class OasisSampler:
                 alpha = self.alphas[t].view(b, 1, 1, 1, 1)
                 alpha_next = torch.ones_like(alpha) if k == 1 else self.alphas[t_next].expand_as(alpha)
                 x = ddim_step(x, v.float(), alpha, alpha_next)
-        self.latents = torch.cat([self.latents, x], dim=1)
+        self.num_frames += 1
+        self._keep_context(torch.cat([window, x], dim=1), actions)
         if self.use_cache:
             self._keep_cache(cache, x, start)
         return x[:, 0]
