@@ -7,7 +7,8 @@ with v-prediction updates only the newest frame, whose last step jumps straight 
 With ``use_cache`` the context frames go through the DiT once per frame instead of once per DDIM step
 (temporal attention is causal, so their activations do not depend on the new frame). While the window is
 not full the cache also carries over to the next frame, extended by the finished frame; once the window
-slides, every frame's positions change, so the context is recomputed once per new frame. Both are exact.
+slides, the oldest frame leaves every context frame's causal attention, so the context is recomputed once
+per new frame. Both are exact.
 """
 
 from collections.abc import Iterator
