@@ -6,16 +6,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from csgo_fixtures import TINY, fixed_inputs, tiny_agent, write_csgo_folder
 
 from worldmodels.core.errors import UserError
 from worldmodels.core.video import read_frames
 from worldmodels.diamond import load_agent
-from worldmodels.diamond.csgo import PRESETS, CSGOAgent, CSGOConfig, CSGOWorldModel, load_csgo_agent, load_spawns
+from worldmodels.diamond.csgo import (
+    PRESETS,
+    CSGOAgent,
+    CSGOConfig,
+    CSGOWorldModel,
+    Spawn,
+    load_csgo_agent,
+    load_spawns,
+)
 from worldmodels.diamond.csgo_actions import MOUSE_X_BINS, MOUSE_Y_BINS, NUM_ACTIONS, CSGOAction
 from worldmodels.diamond.csgo_play import CSGOBackend
-from worldmodels.diffusion.karras import DiffusionSampler
 from worldmodels.play.backend import InputState
 
 # Outputs of the published csgo-branch implementation for the tiny agent and inputs below (CPU, seed 3).
@@ -52,16 +58,13 @@ def levels(x: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_two_stage_sampling_equals_the_published_implementation(preset):
-    agent = tiny_agent()
     obs, act, full = fixed_inputs()
+    world_model = CSGOWorldModel(tiny_agent(), preset)
+    world_model.reset(Spawn(obs[0], full[0], act[0], act[0, :0], {}))
     torch.manual_seed(3)
-    next_obs, _ = DiffusionSampler(agent.denoiser, **PRESETS[preset]["next_obs"]).sample(obs, act)
-    low = F.interpolate(next_obs, scale_factor=5, mode="bicubic")
-    upsampled, _ = DiffusionSampler(agent.upsampler, **PRESETS[preset]["upsampling"]).sample(
-        torch.cat((full, low[:, None]), 1), None
-    )
-    assert next_obs.shape == (1, 3, 30, 56) and upsampled.shape == (1, 3, 150, 280)
-    for ours, name in ((next_obs, "next_obs_levels"), (upsampled, "full_res_levels")):
+    upsampled, next_obs = world_model.step(act[0, -1].float())  # the spawn's last action, as the golden run
+    assert next_obs.shape == (3, 30, 56) and upsampled.shape == (3, 150, 280)
+    for ours, name in ((next_obs[None], "next_obs_levels"), (upsampled[None], "full_res_levels")):
         # Frames are 8-bit quantised, so float rounding (thread count, CPU) may flip a rare pixel by one level.
         diff = (levels(ours) - torch.from_numpy(GOLDEN[f"{preset}/{name}"]).int()).abs()
         assert diff.max() <= 1 and diff.count_nonzero() <= diff.numel() // 1000, (name, diff.max(), diff.sum())
@@ -150,19 +153,31 @@ def test_missing_files_are_clear_errors(tmp_path):
         load_csgo_agent(folder)
 
 
+# The published csgo branch's mouse bins (src/csgo/action_processing.py), in pixels of mouse motion.
+PUBLISHED_X_BINS = [-1000, -500, -300, -200, -100, -60, -30, -20, -10, -4, -2, 0, 2, 4, 10, 20, 30, 60, 100, 200, 300,
+                    500, 1000]  # fmt: skip
+PUBLISHED_Y_BINS = [-200, -100, -50, -20, -10, -4, -2, 0, 2, 4, 10, 20, 50, 100, 200]
+
+
 def multi_hot(keys=(), left=False, right=False, x=0, y=0) -> torch.Tensor:
     order = ["w", "a", "s", "d", "space", "left ctrl", "left shift", "1", "2", "3", "r"]
     v = torch.zeros(NUM_ACTIONS)
     for k in keys:
         v[order.index(k)] = 1
     v[11], v[12] = float(left), float(right)
-    v[13 + MOUSE_X_BINS.index(x)] = 1
-    v[13 + 23 + MOUSE_Y_BINS.index(y)] = 1
+    v[13 + PUBLISHED_X_BINS.index(x)] = 1
+    v[13 + 23 + PUBLISHED_Y_BINS.index(y)] = 1
     return v
 
 
 def test_action_encoder():
     assert NUM_ACTIONS == 51
+    assert MOUSE_X_BINS == PUBLISHED_X_BINS and MOUSE_Y_BINS == PUBLISHED_Y_BINS
+    # The published forbidden combinations: the later-pressed key of each pair is dropped.
+    for first, later in [("w", "s"), ("a", "d"), ("1", "2"), ("1", "3"), ("2", "3"), ("3", "1")]:
+        assert torch.equal(CSGOAction.from_input((first, later), 0.0, 0.0, False, False).encode(), multi_hot((first,)))
+    for first, later, x, y in [("up", "down", 0, -50), ("left", "right", -60, 0)]:
+        assert torch.equal(CSGOAction.from_input((first, later), 0.0, 0.0, False, False).encode(), multi_hot(x=x, y=y))
     a = CSGOAction.from_input(("w", "space", "1"), 27.0, -7.0, True, False)
     assert torch.equal(a.encode(), multi_hot(("w", "space", "1"), left=True, x=30, y=-10))  # snapped to bins
     b = CSGOAction.from_input(("s", "w", "d", "a", "2", "3"), 5000.0, 5000.0, False, True)
