@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import torch
 from worldmodels.data.episodes import EpisodeDataset
 from worldmodels.diamond import Agent, AgentConfig, load_agent
 from worldmodels.diamond.actor_critic import lambda_returns
+from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.edm import SigmaDistribution
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +73,49 @@ def test_lambda_returns_by_hand():
     r0 = 1.0 + gamma * ((1 - lam) * 0.25 + lam * r1)
     got = lambda_returns(rew, end, trunc, bootstrap, gamma, lam)
     assert torch.allclose(got, torch.tensor([[r0, r1, r2]]))
+
+    no_end, trunc = torch.zeros(1, 3, dtype=torch.long), torch.tensor([[0, 1, 0]])
+    r2 = 1.0 + gamma * 123.0  # the rollout's last step: all bootstrap
+    r1 = 0.0 + gamma * 9.0  # cut by the horizon: the whole bootstrap, nothing from the next episode
+    r0 = 1.0 + gamma * ((1 - lam) * 0.25 + lam * r1)
+    got = lambda_returns(rew, no_end, trunc, bootstrap, gamma, lam)
+    assert torch.allclose(got, torch.tensor([[r0, r1, r2]]))
+
+
+class CountingSampler:
+    """Stands in for the denoiser: the next frame is the last one plus 1."""
+
+    denoiser = SimpleNamespace(device=torch.device("cpu"))
+
+    def sample(self, obs, act):
+        return obs[:, -1] + 1, []
+
+
+class NeverEnds:
+    """A reward/end model that always says reward 0, not ended, and records the actions it is shown."""
+
+    def __init__(self):
+        self.actions = []
+
+    def predict_rew_end(self, obs, act, next_obs, hidden=None):
+        self.actions.append(act.clone())
+        b, t = act.shape
+        rew, end = torch.tensor([-1e9, 1e9, -1e9]), torch.tensor([1e9, -1e9])
+        return rew.expand(b, t, 3), end.expand(b, t, 2), (torch.zeros(1, b, 4), torch.zeros(1, b, 4))
+
+
+def test_imagination_cuts_at_the_horizon_and_rewards_the_action_taken():
+    rew_end = NeverEnds()
+    starts = lambda n: (torch.zeros(n, 4, 3, 8, 8), torch.full((n, 4), 7))  # noqa: E731
+    env = WorldModelEnv(CountingSampler(), rew_end, starts, num_envs=2, horizon=3)
+    assert env.reset().unique().tolist() == [0.0]
+    for step, action in enumerate((2, 3, 1), start=1):
+        calls = len(rew_end.actions)
+        obs, rew, end, trunc, info = env.step(torch.tensor([action, action]))
+        assert rew_end.actions[calls].tolist() == [[action], [action]]  # the action just taken, not the previous one
+        assert rew.tolist() == [0, 0] and end.tolist() == [0, 0]
+        assert trunc.tolist() == ([1, 1] if step == 3 else [0, 0])  # exactly `horizon` imagined steps
+    assert info["final_observation"].unique().tolist() == [3.0] and obs.unique().tolist() == [0.0]  # restarted
 
 
 def test_tiny_training_run_resumes_exactly_and_plays(tmp_path):
