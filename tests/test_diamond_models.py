@@ -7,6 +7,7 @@ from diamond_fixtures import NUM_ACTIONS, fixed_inputs, seeded_agent
 
 from worldmodels.core.errors import UserError
 from worldmodels.diamond import Agent, AgentConfig, DiffusionSampler, load_agent
+from worldmodels.diffusion.edm import add_noise
 from worldmodels.diffusion.karras import karras_sigmas
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "diamond_golden.json").read_text())
@@ -98,6 +99,30 @@ def test_karras_schedule_and_a_hand_written_euler_loop():
     assert len(trajectory) == 4
     # The last Euler step lands on the (quantised) denoised frame: valid 8-bit levels.
     assert torch.allclose(levels(sampled), (sampled + 1) * 127.5, atol=1e-3)
+
+
+class ZeroDenoiser:
+    """Predicts a black frame: each Euler step then scales x by next_sigma / sigma_hat."""
+
+    def denoise(self, x, sigma, obs, act, sigma_cond=None):
+        return torch.zeros_like(x)
+
+
+def test_churn_raises_the_noise_level_by_s_churn_over_the_number_of_steps():
+    sampler = DiffusionSampler(ZeroDenoiser(), num_steps_denoising=3, s_churn=0.3, s_noise=0.0)
+    torch.manual_seed(0)
+    _, trajectory = sampler.sample(torch.zeros(1, 1, 3, 4, 4), None)
+    sigmas = karras_sigmas(3, 2e-3, 5.0, 7)
+    gamma = 0.3 / 3
+    assert torch.allclose(trajectory[1], trajectory[0] * sigmas[1] / (sigmas[0] * (1 + gamma)))
+
+
+def test_offset_noise_shifts_each_sample_and_channel_as_a_whole():
+    torch.manual_seed(0)
+    noisy = add_noise(torch.zeros(4, 3, 8, 8), torch.zeros(4), sigma_offset_noise=0.3)
+    offsets = noisy[:, :, 0, 0]
+    assert torch.equal(noisy, offsets[:, :, None, None].expand_as(noisy))  # flat over the image
+    assert offsets.unique().numel() == 12  # its own offset per sample and channel
 
 
 def test_published_layout_round_trip(tmp_path):
