@@ -5,7 +5,7 @@ import torch
 
 from worldmodels.genie.dynamics import DynamicsConfig, DynamicsModel
 from worldmodels.genie.latent_action import LatentActionConfig, LatentActionModel
-from worldmodels.genie.maskgit import generate, sample_next_frame
+from worldmodels.genie.maskgit import generate, sample_next_frame, sample_tokens
 
 VOCAB, ACTIONS, TOKENS = 8, 4, 16
 
@@ -175,3 +175,45 @@ def test_generate_rolls_out_past_the_window():
     assert frames.shape == (2, 7, TOKENS) and frames.dtype == torch.long
     assert torch.equal(frames[:, :1], first) and frames.max() < VOCAB
     assert torch.equal(frames, generate(model, first, actions, steps=4, temperature=0.0))  # greedy: deterministic
+
+
+class ScriptedDynamics:
+    """Stands in for the dynamics model in MaskGIT decoding: fresh random logits at every step, and a record
+    of the masks it was given and how many past frames the context held."""
+
+    cfg = DynamicsConfig(num_codes=8, tokens_per_frame=16, max_frames=4)
+
+    def __init__(self):
+        self.generator = torch.Generator().manual_seed(0)
+        self.masks, self.proposals, self.frames_seen = [], [], []
+
+    def context(self, tokens, actions):
+        self.frames_seen.append(tokens.shape[1])
+
+    def step(self, frame, action, cache, mask):
+        logits = torch.randn(*frame.shape, self.cfg.num_codes, generator=self.generator)
+        self.masks.append(mask[0].clone())
+        self.proposals.append(logits[0].argmax(-1))
+        return logits
+
+
+def test_maskgit_follows_the_cosine_schedule_and_never_changes_a_fixed_token():
+    model = ScriptedDynamics()
+    past = torch.randint(8, (1, 5, 16))
+    frame = sample_next_frame(model, past, torch.zeros(1, 5, dtype=torch.long), steps=4, temperature=0)[0]
+    assert model.frames_seen == [3]  # the last max_frames - 1 past frames
+    assert [int(m.sum()) for m in model.masks] == [16, 14, 11, 6]  # floor(16 cos(pi/2 i/4)), i = 0..3
+    assert all(not (later & ~earlier).any() for earlier, later in zip(model.masks, model.masks[1:]))  # no re-masking
+    # Greedy decoding: each token keeps the proposal of the last step that saw it masked.
+    last_masked = torch.stack(model.masks).long().cumsum(0).argmax(0)
+    assert torch.equal(frame, torch.stack(model.proposals).gather(0, last_masked[None])[0])
+
+
+def test_a_low_temperature_sharpens_sampling():
+    logits = torch.tensor([2.0, 1.0, 0.0]).expand(1, 4000, 3)
+    generator = torch.Generator().manual_seed(0)
+    ids, probs = sample_tokens(logits, 0.25, generator)
+    assert (ids == 0).float().mean() > 0.95  # softmax([8, 4, 0]) gives id 0 a probability of 0.98
+    assert torch.allclose(probs[ids == 0], torch.tensor([8.0, 4.0, 0.0]).softmax(0)[0])
+    ids, _ = sample_tokens(logits, 4.0, generator)
+    assert (ids == 2).float().mean() > 0.2  # softmax([0.5, 0.25, 0]): 0.28
