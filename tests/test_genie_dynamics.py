@@ -107,6 +107,16 @@ def test_dynamics_shapes_and_action_shift():
     assert not torch.allclose(logits[:, 2], changed[:, 2])
 
 
+def test_tokens_see_their_whole_frame():
+    model = tiny_dynamics().eval()
+    tokens, actions = counter_tokens(1, 4, torch.Generator().manual_seed(0))
+    other = tokens.clone()
+    other[0, 3, -1] = (other[0, 3, -1] + 1) % VOCAB  # the last token of the newest frame
+    before, after = model(tokens, actions), model(other, actions)
+    assert not torch.allclose(before[0, 3, 0], after[0, 3, 0])  # spatial attention is not causal
+    assert torch.equal(before[0, :3], after[0, :3])  # temporal attention is
+
+
 def test_dynamics_loss_falls_when_overfitting():
     model = tiny_dynamics()
     tokens, actions = counter_tokens(8, 4, torch.Generator().manual_seed(0))

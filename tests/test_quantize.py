@@ -29,3 +29,16 @@ def test_dead_codes_are_reseeded_without_breaking_backward():
     changed = (vq.codebook.weight.detach() - before).abs().sum(dim=1) > 0
     assert changed.sum() > len(torch.unique(indices))  # unused codes moved too: they were re-seeded
     assert len(torch.unique(vq(z)[1])) > 1  # re-seeded codes are in use: more than the one code at the start
+
+
+def test_commitment_weight_applies_to_the_encoder_side_only():
+    """Codebook term (weight 1) trains the codes, the commitment term (weight beta) the encoder output."""
+    grads = {}
+    for beta in (0.0, 0.5):
+        torch.manual_seed(0)
+        vq = VectorQuantizer(num_codes=4, dim=3, beta=beta).eval()
+        z = torch.randn(6, 3, requires_grad=True)
+        vq(z)[2].backward()
+        grads[beta] = z.grad.clone(), vq.codebook.weight.grad.clone()
+    assert torch.equal(grads[0.0][0], torch.zeros(6, 3)) and grads[0.5][0].abs().sum() > 0
+    assert torch.allclose(grads[0.0][1], grads[0.5][1]) and grads[0.0][1].abs().sum() > 0
