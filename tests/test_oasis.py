@@ -18,7 +18,7 @@ from worldmodels.core.errors import UserError
 from worldmodels.core.video import read_frames, write_video
 from worldmodels.diffusion.ddim import alphas_cumprod, ddim_levels
 from worldmodels.oasis import DiT, DiTConfig, OasisSampler, VAEConfig, ViTVAE, load_dit, load_vae, save_model
-from worldmodels.oasis.actions import ACTION_KEYS, PITCH, YAW, action_from_input, load_actions
+from worldmodels.oasis.actions import ACTION_KEYS, PITCH, YAW, action_from_input, camera_value, load_actions
 from worldmodels.oasis.play import OasisBackend
 from worldmodels.oasis.prompt import load_prompt
 from worldmodels.play.app import PlayApp, PlayOptions
@@ -283,13 +283,33 @@ def test_play_loop_turns_keys_and_mouse_into_actions(tmp_path):
     assert sampler.ddim_steps == 2 and app.hud_fields()["window"] == "4/4"
 
 
+def test_each_key_its_action_and_the_camera_bins():
+    expected = {
+        "w": "forward", "s": "back", "a": "left", "d": "right", "space": "jump", "left shift": "sneak",
+        "left ctrl": "sprint", "e": "inventory", "q": "drop", "f": "swapHands", "1": "hotbar.1", "9": "hotbar.9",
+    }  # fmt: skip
+    for key, name in expected.items():
+        action = action_from_input(frozenset({key}), 0.0, 0.0, (False, False, False), 1.0)
+        assert action.nonzero().flatten().tolist() == [ACTION_KEYS.index(name)], key
+    for degrees, bins in [(0.2, 0), (0.3, 1), (0.74, 1), (0.76, 2), (-0.8, -2), (25.0, 40)]:  # nearest 0.5° bin
+        assert camera_value(degrees) == bins / 40, degrees
+
+
+def test_ddim_steps_stay_between_1_and_50():
+    dit, vae = tiny_models()
+    backend = OasisBackend(OasisSampler(dit, vae, ddim_steps=1), torch.zeros(1, 1, 3, 360, 640, dtype=torch.uint8))
+    backend.on_key("-")
+    assert backend.sampler.ddim_steps == 1
+    for _ in range(60):
+        backend.on_key("+")
+    assert backend.sampler.ddim_steps == 50
+
+
 def test_cli_headless_and_generate_write_videos(tmp_path):
     dit, vae = tiny_models()
     save_model(dit, tmp_path / "dit.safetensors")
     save_model(vae, tmp_path / "vae.safetensors")
     prompt = tmp_path / "prompt.png"
-    from PIL import Image
-
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (360, 640, 3), dtype=np.uint8)).save(prompt)
     torch.save(torch.zeros(10, 25), tmp_path / "walk.one_hot_actions.pt")
     models = ["--dit", str(tmp_path / "dit.safetensors"), "--vae", str(tmp_path / "vae.safetensors")]
