@@ -182,6 +182,7 @@ def test_pretrained_downloads_model_and_config_from_the_hub(tiny_agent, tmp_path
         (["--game", "csgo", "--size-multiplier", "0"], "--size-multiplier must be at least 1"),
         (["--size", "-1"], "--size must be a positive width"),
         (["--frames", "5"], "--frames and --out go with --headless"),
+        (["--headless", "--out", "x.mp4", "--frames", "0"], "--frames must be at least 1"),
     ],
 )
 def test_bad_numbers_are_refused_before_loading(args, message, capsys):

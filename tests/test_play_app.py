@@ -139,6 +139,19 @@ def test_recording_writes_one_frame_per_step(app, tmp_path):
     assert brightness[-1] > brightness[0] + 30  # later frames are brighter: the steps, in order
 
 
+def test_a_paused_game_records_nothing(app, tmp_path):
+    press(pygame.K_r)
+    app.tick()
+    app.tick()
+    press(pygame.K_PERIOD)
+    for _ in range(3):
+        app.tick()
+    press(pygame.K_r)
+    app.tick()
+    (video,) = tmp_path.glob("*.mp4")
+    assert read_frames(video).shape[0] == 2
+
+
 def test_screenshot_and_help_overlay(app, tmp_path):
     app.tick()
     plain = app.screen_array()
@@ -156,6 +169,8 @@ def test_header_shows_app_and_backend_fields(app):
     app.tick()
     fields = app.hud_fields()
     assert fields["step"] == 1 and fields["t"] == 1 and "FPS" in fields
+    app.step_times = [0.1, 0.1, 0.1]  # seconds per model step
+    assert app.hud_fields()["model FPS"] == "10.0"
 
 
 def test_headless_cli_writes_atari_gameplay(tmp_path):
