@@ -26,9 +26,19 @@ def test_windows_pad_left_or_run_past_the_end(tmp_path):
     assert left["mask"][:, -1].all()  # left padding only: the last step of a window is always real
     padded = ~left["mask"][:, 0]
     assert padded.any() and (left["obs"][padded, 0] == 0).all() and not left["frame"][padded, 0].any()
+    every_step = {1, 2, 3, 11, 12, 13, 14, 15, 16}
+    assert set(np.unique(left["obs"][left["mask"]][:, 0, 0, 0])) == every_step  # the last steps (ends) too
     right = sample_segments(dataset, rng, 200, 5, beyond_end=True)
     assert right["mask"].any(axis=1).all() and not right["mask"][:, -1].all()  # may run past the end
     after_end = right["frame"] & ~right["mask"]
     assert after_end.any() and (right["obs"][after_end] == 200).all()  # the final frame, not padding
     steps = right["obs"][right["mask"]][:, 0, 0, 0]
     assert set(np.unique(steps)) <= {1, 2, 3, 11, 12, 13, 14, 15, 16}
+
+
+def test_a_new_episode_never_reuses_a_number(tmp_path):
+    dataset = make_dataset(tmp_path, [2, 3, 4])
+    (tmp_path / "episode_000001.npz").unlink()
+    kept = Episode.load(tmp_path / "episode_000002.npz")
+    assert dataset.add(kept).name == "episode_000003.npz"
+    assert [p.name for p in dataset.paths] == ["episode_000000.npz", "episode_000002.npz", "episode_000003.npz"]
