@@ -1,3 +1,4 @@
+import math
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import torch
 
 from worldmodels.data.episodes import EpisodeDataset
 from worldmodels.diamond import Agent, AgentConfig, load_agent
-from worldmodels.diamond.actor_critic import lambda_returns
+from worldmodels.diamond.actor_critic import ActorCritic, ActorCriticLossConfig, lambda_returns
 from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.edm import SigmaDistribution
 
@@ -41,6 +42,29 @@ def test_denoiser_overfits_a_batch():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]  # measured: 1.33 -> 0.35
+
+
+def test_denoiser_loss_skips_padding_and_conditions_on_the_past_actions():
+    torch.manual_seed(0)
+    denoiser = Agent(TINY_AGENT).denoiser
+    with torch.no_grad():
+        for p in denoiser.parameters():  # random weights everywhere (some layers start at zero)
+            p.normal_(0, 0.1)
+    n = TINY_AGENT.denoiser.inner_model.num_steps_conditioning
+    obs, act = torch.rand(4, n + 1, 3, 64, 64) * 2 - 1, torch.randint(0, 4, (4, n + 1))
+    mask = torch.ones(4, n + 1, dtype=torch.bool)
+    mask[2:, -1] = False  # two segments whose target step is padding
+
+    def loss(obs, act) -> float:
+        torch.manual_seed(1)
+        return denoiser.loss(obs, act, mask, SigmaDistribution()).item()
+
+    garbage, later, earlier = obs.clone(), act.clone(), act.clone()
+    garbage[2:, -1] = 50.0
+    later[:, -1] = (later[:, -1] + 1) % 4  # the action taken at the predicted frame: not a cause of it
+    earlier[:, -2] = (earlier[:, -2] + 1) % 4  # the action that led to it
+    assert loss(garbage, act) == loss(obs, act)
+    assert loss(obs, later) == loss(obs, act) != loss(obs, earlier)
 
 
 def test_rew_end_model_overfits_a_batch():
@@ -80,6 +104,25 @@ def test_lambda_returns_by_hand():
     r0 = 1.0 + gamma * ((1 - lam) * 0.25 + lam * r1)
     got = lambda_returns(rew, no_end, trunc, bootstrap, gamma, lam)
     assert torch.allclose(got, torch.tensor([[r0, r1, r2]]))
+
+
+def test_actor_critic_loss_by_hand():
+    """REINFORCE on (return - value), value regression, minus an entropy bonus; one-step returns (lambda 0)."""
+    logits = torch.tensor([[[math.log(3), 0.0]] * 2])  # probabilities 0.75, 0.25 at both steps
+    act, rew = torch.tensor([[0, 1]]), torch.tensor([[1.0, 0.0]])
+    no = torch.zeros(1, 2, dtype=torch.long)
+    val, bootstrap = torch.tensor([[0.5, 0.2]]), torch.tensor([[0.3, 0.4]])
+    cfg = ActorCriticLossConfig(gamma=0.9, lambda_=0.0, weight_value_loss=2.0, weight_entropy_loss=0.1)
+    returns = [1 + 0.9 * 0.3, 0 + 0.9 * 0.4]
+    advantages = [returns[0] - 0.5, returns[1] - 0.2]
+    entropy = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    expected = (
+        (-math.log(0.75) * advantages[0] - math.log(0.25) * advantages[1]) / 2
+        + 2.0 * (advantages[0] ** 2 + advantages[1] ** 2) / 2
+        - 0.1 * entropy
+    )
+    loss = ActorCritic(TINY_AGENT.actor_critic).loss(act, rew, no, no, logits, val, bootstrap, cfg)
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
 
 
 class CountingSampler:
