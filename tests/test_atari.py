@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from worldmodels.core.errors import UserError
-from worldmodels.envs.atari import AtariKeymap, action_keys, make_atari
+from worldmodels.envs.atari import AtariKeymap, DiamondAtari, action_keys, make_atari
 from worldmodels.play.atari import AtariBackend
 from worldmodels.play.backend import InputState
 
@@ -52,3 +52,38 @@ def test_backend_steps_and_renders_the_real_game():
 def test_unknown_game_is_a_clear_error():
     with pytest.raises(UserError, match="ALE/NotAGame-v5: not an Atari environment id"):
         make_atari("ALE/NotAGame-v5")
+
+
+def test_diamond_observation_is_the_max_of_the_last_two_screens_area_resized():
+    import cv2
+
+    env = DiamondAtari("Breakout", seed=0)
+    env.reset()
+    for _ in range(20):
+        env.step(1)  # serve: the ball moves, so consecutive screens differ
+    state = env.ale.cloneState(include_rng=True)
+    screens, left = [], env.env.unwrapped._action_set[3]  # action 3 is LEFT in Breakout's minimal set
+    for _ in range(4):
+        env.ale.act(left)
+        screens.append(env.ale.getScreenRGB())
+    env.ale.restoreState(state)
+    obs = env.step(3)[0]
+    assert not np.array_equal(screens[2], screens[3])
+    expected = cv2.resize(np.maximum(screens[2], screens[3]), (64, 64), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(obs, expected)
+
+
+def test_the_test_env_plays_on_after_a_lost_life_and_a_new_game_starts_clean():
+    import cv2
+
+    env, rng = DiamondAtari("Breakout", done_on_life_loss=False, seed=0), np.random.default_rng(0)
+    env.reset()
+    life_losses = 0
+    for _ in range(5000):
+        obs, _, end, trunc, info = env.step(int(rng.integers(4)))
+        life_losses += info["life_loss"]
+        if end or trunc:
+            break
+    assert life_losses == 5 and end and env.game_over  # Breakout's five lives, one episode
+    first = env.reset()  # a new game: nothing of the last one's screens in its first frame
+    assert np.array_equal(first, cv2.resize(env.ale.getScreenRGB(), (64, 64), interpolation=cv2.INTER_AREA))
