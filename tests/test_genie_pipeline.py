@@ -256,6 +256,31 @@ def test_eval_writes_every_metric(run, tmp_path, capsys):
     assert "ΔtPSNR" in table and f"wrote {out}" in table
 
 
+def test_eval_generates_the_last_frame_of_a_clip_from_the_frames_before_it(run, monkeypatch):
+    import worldmodels.genie.evaluation as evaluation
+
+    tokenizer, lam, dynamics = load_genie(run["genie"])
+    clip_tokens, contexts = [], []
+    encode, sample = tokenizer.forward, evaluation.sample_next_frame
+
+    def recording_encode(video):
+        out = encode(video)
+        clip_tokens.append(out[1])
+        return out
+
+    def recording_sample(model, tokens, *args):
+        contexts.append(tokens)
+        return sample(model, tokens, *args)
+
+    monkeypatch.setattr(tokenizer, "forward", recording_encode)
+    monkeypatch.setattr(evaluation, "sample_next_frame", recording_sample)
+    folder = run["data"] / "coinrun" / "test"
+    evaluation.evaluate_clips(tokenizer, lam, dynamics, folder, 2, 2, 1.0, 8, 0, torch.device("cpu"))
+    (tokens,) = clip_tokens  # one batch of clips
+    assert len(contexts) == 2  # inferred, then random actions
+    assert all(torch.equal(c, tokens.flatten(-2)[:, :-1]) for c in contexts)  # every frame but the target
+
+
 def test_standard_error_of_the_mean_by_hand():
     assert standard_error(torch.tensor([1.0, 2.0, 3.0, 4.0])) == pytest.approx((5 / 3) ** 0.5 / 2)
     assert standard_error(torch.tensor([0.7])) == 0.0
