@@ -1,3 +1,4 @@
+import dataclasses
 import math
 import os
 import subprocess
@@ -159,6 +160,57 @@ def test_imagination_cuts_at_the_horizon_and_rewards_the_action_taken():
         assert rew.tolist() == [0, 0] and end.tolist() == [0, 0]
         assert trunc.tolist() == ([1, 1] if step == 3 else [0, 0])  # exactly `horizon` imagined steps
     assert info["final_observation"].unique().tolist() == [3.0] and obs.unique().tolist() == [0.0]  # restarted
+
+
+@pytest.fixture
+def tiny_trainer(tmp_path):
+    from challenges.diamond.train import build_parser
+    from worldmodels.diamond.train import TrainConfig, Trainer
+
+    parser = build_parser()
+    args = parser.parse_args(["-c", str(ROOT / "configs/diamond/tiny.yaml"), "--run_dir", str(tmp_path / "run")])
+    args = parser.instantiate(args)
+    cfg = TrainConfig(**{f.name: args[f.name] for f in dataclasses.fields(TrainConfig)})
+    cfg.agent_config = ROOT / "configs/diamond/tiny_agent.yaml"
+    return Trainer(cfg)
+
+
+def test_reward_end_segments_may_run_past_an_episode_end(tiny_trainer, monkeypatch):
+    """The end of an episode must be able to sit anywhere in a segment, so segments run past ends."""
+    import worldmodels.diamond.train as train
+
+    tiny_trainer._collect(60)
+    requested, sample = [], train.sample_segments
+
+    def recording_sample(dataset, rng, batch, length, weights=None, beyond_end=False):
+        requested.append((length, beyond_end))
+        return sample(dataset, rng, batch, length, weights, beyond_end)
+
+    monkeypatch.setattr(train, "sample_segments", recording_sample)
+    tiny_trainer._rew_end_model_loss()
+    assert requested == [(5 + 4 + 1, True)]  # imagination horizon + conditioning frames + 1
+
+
+def test_policy_memory_is_burned_in_on_a_new_imagined_start(tiny_trainer, monkeypatch):
+    trainer, ac = tiny_trainer, tiny_trainer.agent.actor_critic
+    loss_cfg = dataclasses.replace(trainer.cfg.actor_critic_loss, backup_every=1)
+    trainer.cfg = dataclasses.replace(trainer.cfg, actor_critic_loss=loss_cfg)
+    obs, burnin = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(1, 3, 3, 64, 64) * 2 - 1
+    trainer.imagination = {"obs": obs, "hx_cx": ac.initial_state(2)}
+
+    def env_0_ends(act):
+        info = {"final_observation": torch.zeros(1, 3, 64, 64), "burnin_obs": burnin}
+        return torch.zeros(2, 3, 64, 64), torch.zeros(2), torch.tensor([1, 0]), torch.zeros(2, dtype=torch.long), info
+
+    monkeypatch.setattr(trainer.wm_env, "step", env_0_ends)
+    trainer._actor_critic_loss()
+    hx = trainer.imagination["hx_cx"][0]
+    with torch.no_grad():
+        fresh = ac.initial_state(1)
+        for i in range(burnin.size(1)):  # the frames before the new start, from an empty memory
+            _, _, fresh = ac.predict_act_value(burnin[:, i], fresh)
+        _, _, going_on = ac.predict_act_value(obs[1:], ac.initial_state(1))
+    assert torch.allclose(hx[0], fresh[0][0], atol=1e-5) and torch.allclose(hx[1], going_on[0][0], atol=1e-5)
 
 
 def test_tiny_training_run_resumes_exactly_and_plays(tmp_path):
