@@ -62,7 +62,7 @@ def test_diamond_observation_is_the_max_of_the_last_two_screens_area_resized():
     for _ in range(20):
         env.step(1)  # serve: the ball moves, so consecutive screens differ
     state = env.ale.cloneState(include_rng=True)
-    screens, left = [], env.env.unwrapped._action_set[3]  # action 3 is LEFT in Breakout's minimal set
+    screens, left = [], env.ale.getMinimalActionSet()[3]  # action 3 is LEFT in Breakout's minimal set
     for _ in range(4):
         env.ale.act(left)
         screens.append(env.ale.getScreenRGB())
