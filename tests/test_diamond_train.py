@@ -164,13 +164,10 @@ def test_imagination_cuts_at_the_horizon_and_rewards_the_action_taken():
 
 @pytest.fixture
 def tiny_trainer(tmp_path):
-    from challenges.diamond.train import build_parser
-    from worldmodels.diamond.train import TrainConfig, Trainer
+    from challenges.diamond.train import parse_config
+    from worldmodels.diamond.train import Trainer
 
-    parser = build_parser()
-    args = parser.parse_args(["-c", str(ROOT / "configs/diamond/tiny.yaml"), "--run_dir", str(tmp_path / "run")])
-    args = parser.instantiate(args)
-    cfg = TrainConfig(**{f.name: args[f.name] for f in dataclasses.fields(TrainConfig)})
+    cfg, _ = parse_config(["-c", str(ROOT / "configs/diamond/tiny.yaml"), "--run_dir", str(tmp_path / "run")])
     cfg.agent_config = ROOT / "configs/diamond/tiny_agent.yaml"
     return Trainer(cfg)
 

@@ -24,14 +24,21 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-@cli_entry
-def main(argv: list[str] | None = None) -> None:
-    from worldmodels.diamond.train import TrainConfig, Trainer
+def parse_config(argv: list[str] | None = None):
+    """The command line (config files included) -> (TrainConfig, resume)."""
+    from worldmodels.diamond.train import TrainConfig
 
     parser = build_parser()
     args = parser.instantiate(parser.parse_args(argv))
-    cfg = TrainConfig(**{f.name: args[f.name] for f in dataclasses.fields(TrainConfig)})
-    Trainer(cfg, resume=args.resume).run()
+    return TrainConfig(**{f.name: args[f.name] for f in dataclasses.fields(TrainConfig)}), args.resume
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> None:
+    from worldmodels.diamond.train import Trainer
+
+    cfg, resume = parse_config(argv)
+    Trainer(cfg, resume=resume).run()
 
 
 if __name__ == "__main__":
