@@ -5,6 +5,7 @@ fresh process.
 
   python scripts/bench_csgo.py                 # CPU: batch 1, fp32 vs compile (+ bf16 autocast, fast preset)
   python scripts/bench_csgo.py --fast-only     # skip the 3 + 10 step preset (about 8x slower)
+  python scripts/bench_csgo.py --quick         # a short device check: fast preset, eager vs half vs graphs
 """
 
 import argparse
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--fast-only", action="store_true", help="only the fast preset")
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="a short device check: the fast preset, no fp32 compile")
     args = parser.parse_args()
     device = pick_device(args.device)
     cuda = device.type == "cuda"
@@ -79,8 +81,11 @@ def main() -> None:
     variants = ["autocast half"] if cuda else ["autocast bf16 (CPU)"]
     if not args.no_compile:
         variants += ["compile"] + (["compile + CUDA graphs + half"] if cuda else [])
+    if args.quick:
+        variants = [v for v in variants if v != "compile"]
     run_preset("fast", device, repeats, variants)
-    if not args.fast_only:  # on CPU bf16 would take minutes a frame here: its ratio shows in the fast preset
+    # On CPU bf16 would take minutes a frame here: its ratio shows in the fast preset.
+    if not (args.fast_only or args.quick):
         run_preset("higher_quality", device, max(1, repeats // 3), [v for v in variants if "bf16" not in v])
 
 

@@ -9,6 +9,7 @@ also generates a filling, then sliding window compiled with CUDA graphs, checked
 
   python scripts/bench_oasis.py                 # CPU: reduced model + published-size FLOP ratio
   python scripts/bench_oasis.py --no-published  # CUDA: skip the 500M model
+  python scripts/bench_oasis.py --quick         # CUDA: 500M eager vs CUDA graphs, then the filling-window check
 """
 
 import argparse
@@ -162,13 +163,23 @@ def main() -> None:
         "--published", action=argparse.BooleanOptionalAction, help="time the 500M model (default: on CUDA)"
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short device check: no reduced-model timings, "
+        "and of the compiled variants only the last (CUDA graphs on CUDA)",
+    )
     args = parser.parse_args()
     device = pick_device(args.device)
     cuda = device.type == "cuda"
     published_flops()
     variants = ["context cache + compile"] + (["context cache + compile + CUDA graphs"] if cuda else [])
     reduced = DiTConfig(hidden_size=256, depth=4, num_heads=4)
-    ok = time_model("reduced (d 256, 4 blocks)", reduced, device, cuda, args.repeats, variants)
+    ok = True
+    if args.quick:
+        variants = variants[-1:]
+    else:
+        ok = time_model("reduced (d 256, 4 blocks)", reduced, device, cuda, args.repeats, variants)
     if args.published if args.published is not None else cuda:
         ok &= time_model("500M (random weights)", DiTConfig(), device, cuda, args.repeats, variants)
         time_decoder(device, args.repeats)
