@@ -46,7 +46,50 @@ def next_frame(sampler: OasisSampler) -> torch.Tensor:
     return sampler.next_frame(torch.zeros(1, 25))  # the window stays full: the sampler keeps its newest frames
 
 
-def time_model(name: str, cfg: DiTConfig, device, half: bool, repeats: int, variants: list[str]) -> bool:
+def print_phases(label: str, sampler: OasisSampler, frames: int = 5) -> None:
+    """Where a frame's time goes: the context pass, the denoising steps and the rest (the DDIM updates,
+    Python), each synchronized, so the parts add up to a little more than an unsynchronized frame."""
+    dit, spent = sampler.dit, {"context": 0.0, "step": 0.0}
+    methods = {name: getattr(dit, name) for name in spent}  # the compiled functions, where compiled
+
+    def timed(name, fn):
+        def run(*args):
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+            out = fn(*args)
+            torch.cuda.synchronize()
+            spent[name] += time.perf_counter() - start
+            return out
+
+        return run
+
+    for name, fn in methods.items():
+        setattr(dit, name, timed(name, fn))
+    start = time.perf_counter()
+    for _ in range(frames):
+        next_frame(sampler)
+    torch.cuda.synchronize()
+    total = time.perf_counter() - start
+    for name, fn in methods.items():
+        setattr(dit, name, fn)
+    parts = {**spent, "rest": total - sum(spent.values())}
+    print(f"  {label}, ms a frame: " + ", ".join(f"{k} {v / frames * 1e3:.1f}" for k, v in parts.items()))
+
+
+def print_top_kernels(sampler: OasisSampler, frames: int = 3) -> None:
+    """The GPU kernels that take the most time over a few frames (CUDA graph replays included)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(frames):
+            next_frame(sampler)
+        torch.cuda.synchronize()
+    print(prof.key_averages().table(sort_by="device_time_total", row_limit=15, max_name_column_width=70))
+
+
+def time_model(
+    name: str, cfg: DiTConfig, device, half: bool, repeats: int, variants: list[str], profile: bool = False
+) -> bool:
     """Time each variant; the first new frame (same seed) is compared with the cached eager one. False when a
     compiled variant's frame is further from eager than TOLERANCE."""
     sync = torch.cuda.synchronize if device.type == "cuda" else None
@@ -61,6 +104,10 @@ def time_model(name: str, cfg: DiTConfig, device, half: bool, repeats: int, vari
         frame = next_frame(sampler).float()  # also compiles, outside the timing
         timings.append(measure(label, partial(next_frame, sampler), warmup=1, repeats=repeats, sync=sync))
         first[label] = frame
+        if sync:
+            print_phases(label, sampler)
+            if profile and label == variants[-1]:
+                print_top_kernels(sampler)
 
     for label in ["full window every step (reference)", "context cache", *variants]:
         attempt(label, partial(run, label))
@@ -115,17 +162,38 @@ def check_window_fill(cfg: DiTConfig, device, variant: str) -> bool:
 
 
 def time_decoder(device, repeats: int) -> None:
-    """The published ViT-VAE decoder turning one latent into a 640x360 frame (fp32, as the reference)."""
+    """The published ViT-VAE decoder turning one latent into a 640x360 frame: fp32 as the reference (the
+    baseline) vs compiled, TF32 and fp16 autocast, with the largest pixel difference to the baseline."""
     sync = torch.cuda.synchronize if device.type == "cuda" else None
     torch.manual_seed(0)
     vae = ViTVAE(VAEConfig()).to(device).eval()
     sampler = OasisSampler(DiT(DiTConfig(hidden_size=64, depth=1, num_heads=1)).to(device), vae)
     latent = torch.randn(1, 16, 18, 32, device=device)
-    report(
-        "Oasis ViT-VAE decoder (published size), one frame",
-        [measure("decode", partial(sampler.decode, latent), warmup=2, repeats=repeats, sync=sync)],
-        "frames",
-    )
+    eager, compiled = vae.decode, torch.compile(vae.decode)
+
+    def decode(compile: bool, tf32: bool, fp16: bool) -> torch.Tensor:
+        vae.decode = compiled if compile else eager
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        try:
+            with torch.autocast(device.type, dtype=torch.float16, enabled=fp16):
+                return sampler.decode(latent)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = False
+
+    variants = {"fp32 (reference)": (False, False, False), "fp32 + compile": (True, False, False)}
+    if device.type == "cuda":
+        variants |= {"TF32": (False, True, False), "fp16 autocast": (False, False, True)}
+        variants |= {"fp16 autocast + compile": (True, False, True)}
+    timings, frames = [], {}
+    for label, flags in variants.items():
+        run = partial(decode, *flags)
+        frames[label] = attempt(label, run)
+        if frames[label] is not None:
+            timings.append(measure(label, run, warmup=2, repeats=repeats, sync=sync))
+    report("Oasis ViT-VAE decoder (published size), one frame", timings, "frames")
+    reference = frames["fp32 (reference)"].int()
+    diffs = {k: (v.int() - reference).abs().max().item() for k, v in frames.items() if v is not None}
+    print("max |pixel - fp32| (0-255):", diffs)
 
 
 def count_flops(fn) -> int:
@@ -181,7 +249,7 @@ def main() -> None:
     else:
         ok = time_model("reduced (d 256, 4 blocks)", reduced, device, cuda, args.repeats, variants)
     if args.published if args.published is not None else cuda:
-        ok &= time_model("500M (random weights)", DiTConfig(), device, cuda, args.repeats, variants)
+        ok &= time_model("500M (random weights)", DiTConfig(), device, cuda, args.repeats, variants, args.profile)
         time_decoder(device, args.repeats)
     if cuda:  # last: the timings above are printed even if this runs out of time
         ok &= check_window_fill(reduced, device, variants[-1])

@@ -21,6 +21,7 @@ from worldmodels.oasis import DiT, DiTConfig, OasisSampler, VAEConfig, ViTVAE, l
 from worldmodels.oasis.actions import ACTION_KEYS, PITCH, YAW, action_from_input, camera_value, load_actions
 from worldmodels.oasis.play import OasisBackend
 from worldmodels.oasis.prompt import load_prompt
+from worldmodels.oasis.sampler import cast_matmul_weights
 from worldmodels.play.app import PlayApp, PlayOptions
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "oasis"
@@ -75,6 +76,19 @@ def test_temporal_attention_is_causal():
         out, out_changed = dit(x, t, a), dit(changed, t, a)
     assert torch.equal(out[:, :2], out_changed[:, :2])
     assert not torch.allclose(out[:, 2], out_changed[:, 2])
+
+
+def test_half_weights_give_autocasts_bits():
+    """The sampler stores the linear/conv weights in fp16 on CUDA: autocast's own cast, done once."""
+    dit, _ = tiny_models()
+    x, t, a = torch.randn(1, 3, 16, 18, 32), torch.randint(0, 1000, (1, 3)), torch.randn(1, 3, 25)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.float16):
+        reference = dit(x, t, a)
+        cast_matmul_weights(dit, torch.float16)
+        assert torch.equal(dit(x, t, a), reference)
+    layers = [m for m in dit.modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv2d)]
+    assert {p.dtype for m in layers for p in m.parameters()} == {torch.float16}
+    assert dit.spatial_rotary_emb.freqs.dtype == dit.temporal_rotary_emb.freqs.dtype == torch.float32
 
 
 def test_strict_round_trip_and_bad_files(tmp_path):

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from worldmodels.core.device import autocast
+from worldmodels.core.device import autocast, autocast_dtype
 from worldmodels.core.speed import speed_up
 from worldmodels.diffusion.ddim import alphas_cumprod, ddim_levels, ddim_step
 from worldmodels.oasis.dit import ContextCache, DiT
@@ -25,6 +25,17 @@ from worldmodels.oasis.vae import LATENT_SCALE, ViTVAE
 
 STABILIZATION_LEVEL = 15
 NOISE_ABS_MAX = 20
+
+
+def cast_matmul_weights(module: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """Store the linear and conv weights in ``dtype``, which autocast casts them to anyway: inside a compiled
+    or CUDA-graphed step autocast's cast cache does not apply, so every denoising step would re-read and
+    re-cast all 500M fp32 weights. The results keep the same bits; the other parameters (RoPE frequencies)
+    stay fp32, as autocast leaves them."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            layer.to(dtype)
+    return module
 
 
 def compile_dit(dit: DiT, compile: bool = False, cuda_graphs: bool = False) -> DiT:
@@ -45,6 +56,8 @@ class OasisSampler:
         self.use_cache = use_cache
         self.half = half
         self.device = next(dit.parameters()).device
+        if half and autocast_dtype(self.device) is not None:
+            cast_matmul_weights(dit, torch.float16)
         self.alphas = alphas_cumprod().to(self.device)
         self.latents: Tensor | None = None  # b t c h w: the newest frames, as many as the next window holds
         self.actions: Tensor | None = None  # b t 25, the action each of them was conditioned on
