@@ -231,6 +231,7 @@ def main() -> None:
         "--published", action=argparse.BooleanOptionalAction, help="time the 500M model (default: on CUDA)"
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="CUDA: the top kernels of the last 500M variant")
     parser.add_argument(
         "--quick",
         action="store_true",

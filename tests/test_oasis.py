@@ -1,3 +1,4 @@
+import argparse
 import json
 import os
 import re
@@ -360,6 +361,23 @@ def test_cli_headless_and_generate_write_videos(tmp_path):
         generate + ["--num-frames", "5", "--cuda-graphs", "--no-cache"], cwd=tmp_path, capture_output=True, text=True
     )
     assert graphs_without_cache.returncode == 2 and "does nothing with --no-cache" in graphs_without_cache.stderr
+
+
+@pytest.mark.parametrize("flags", [[], ["--compile"]])
+def test_compile_covers_the_dit_and_the_decoder(tmp_path, flags):
+    from challenges.oasis.common import add_model_arguments, load_models
+
+    dit, vae = tiny_models()
+    save_model(dit, tmp_path / "dit.safetensors")
+    save_model(vae, tmp_path / "vae.safetensors")
+    parser = argparse.ArgumentParser()
+    add_model_arguments(parser)
+    models = ["--dit", str(tmp_path / "dit.safetensors"), "--vae", str(tmp_path / "vae.safetensors")]
+    Image.fromarray(np.zeros((360, 640, 3), np.uint8)).save(tmp_path / "prompt.png")
+    prompt = ["--prompt", str(tmp_path / "prompt.png")]
+    sampler, _ = load_models(parser.parse_args([*models, *prompt, "--device", "cpu", *flags]))
+    compiled = [hasattr(f, "_torchdynamo_orig_callable") for f in (sampler.dit.step, sampler.vae.decode)]
+    assert compiled == [bool(flags)] * 2
 
 
 def test_rotary_turns_each_pair_by_its_angle():
