@@ -3,13 +3,15 @@
 Measured at a full 32-frame window with 10 DDIM steps. Always: the published size in FLOPs (on the meta
 device, nothing is computed) and a reduced-width model timed eager vs torch.compile. With --published (the
 default on CUDA) the 500M model (random weights) is timed too, in half precision on CUDA, eager and with
-torch.compile / CUDA graphs, and the published VAE decoder apart. Compiled variants must match eager (the
-first frame's latent, within TOLERANCE); the script exits 1 when one does not. On CUDA the reduced model
-also generates a filling, then sliding window compiled with CUDA graphs, checked against eager.
+torch.compile / CUDA graphs, and the published VAE decoder apart (fp32 vs compiled, TF32, fp16). Compiled
+variants must match eager (the first frame's latent, within TOLERANCE); the script exits 1 when one does
+not. On CUDA each variant also prints where a frame's time goes (context pass, steps, rest), and the
+reduced model generates a filling, then sliding window compiled with CUDA graphs, checked against eager.
 
   python scripts/bench_oasis.py                 # CPU: reduced model + published-size FLOP ratio
   python scripts/bench_oasis.py --no-published  # CUDA: skip the 500M model
   python scripts/bench_oasis.py --quick         # CUDA: 500M eager vs CUDA graphs, then the filling-window check
+  python scripts/bench_oasis.py --quick --profile  # ... and the top GPU kernels of the CUDA-graph variant
 """
 
 import argparse

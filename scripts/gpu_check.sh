@@ -33,7 +33,7 @@ section() { # name, seconds, command...
 
 for s in $sections; do
     case $s in
-    oasis) section oasis 480 "$PY" scripts/bench_oasis.py --published --repeats 5 ;;
+    oasis) section oasis 480 "$PY" scripts/bench_oasis.py --published --profile --repeats 5 ;;
     csgo) section csgo 420 "$PY" scripts/bench_csgo.py --repeats 10 ;;
     diamond) section diamond 170 "$PY" scripts/bench_diamond.py --batch-sizes 1 32 --repeats 30 ;;
     train)
