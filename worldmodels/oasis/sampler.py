@@ -50,6 +50,8 @@ def compile_dit(dit: DiT, compile: bool = False, cuda_graphs: bool = False) -> D
 
 
 class OasisSampler:
+    """``half``: fp16 autocast on CUDA, as the reference; the DiT's linear/conv weights become fp16 in place."""
+
     def __init__(self, dit: DiT, vae: ViTVAE, ddim_steps: int = 10, use_cache: bool = True, half: bool = False):
         self.dit, self.vae = dit, vae
         self.ddim_steps = ddim_steps
