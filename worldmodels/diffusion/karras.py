@@ -53,11 +53,12 @@ class DiffusionSampler:
         b, t, c, h, w = obs.shape
         obs = obs.reshape(b, t * c, h, w)
         sigmas = self.sigmas.to(obs.device)
+        levels = self.sigmas.tolist()  # the same values on the CPU: branching on them needs no GPU sync
         gamma_max = min(self.s_churn / (len(sigmas) - 1), 2**0.5 - 1)
         x = torch.randn(b, c, h, w, device=obs.device)
         trajectory = [x]
-        for sigma, next_sigma in zip(sigmas[:-1], sigmas[1:]):
-            gamma = gamma_max if self.s_tmin <= sigma <= self.s_tmax else 0
+        for i, (sigma, next_sigma) in enumerate(zip(sigmas[:-1], sigmas[1:])):
+            gamma = gamma_max if self.s_tmin <= levels[i] <= self.s_tmax else 0
             sigma_hat = sigma * (gamma + 1)
             if gamma > 0:
                 eps = torch.randn_like(x) * self.s_noise
@@ -69,7 +70,7 @@ class DiffusionSampler:
             denoised = self.denoiser.denoise(x, sigma, obs, act, sigma_cond)
             d = (x - denoised) / sigma_hat
             dt = next_sigma - sigma_hat
-            if self.order == 1 or next_sigma == 0:
+            if self.order == 1 or levels[i + 1] == 0:
                 x = x + d * dt  # Euler
             else:
                 x_2 = x + d * dt  # Heun: average the slopes at both ends
