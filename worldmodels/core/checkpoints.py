@@ -1,17 +1,20 @@
 """Read and write state dicts, and load them strictly with a message a person can act on."""
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from worldmodels.core.config import checked, known_fields
 from worldmodels.core.errors import UserError
 from worldmodels.core.files import atomic_path
+from worldmodels.core.safe_load import load_data
 
 _SHOWN = 5  # how many names of each kind of mismatch to print
+_MAX_EXTRA_BUFFER_BYTES = 2**28  # rotary tables and the like: a few MB in our models
 
 
 def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -19,18 +22,14 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: checkpoint file not found")
-    try:
-        if path.suffix == ".safetensors":
+    if path.suffix != ".safetensors":
+        tensors = load_data(path, "checkpoint")
+    else:
+        try:
             tensors = load_file(path, device="cpu")
-        else:
-            tensors = torch.load(path, map_location="cpu", weights_only=True)
-    except (SafetensorError, RuntimeError, OSError, EOFError, ValueError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError(f"{path}: not a readable checkpoint ({first_line})") from None
-    except Exception as e:  # pickle.UnpicklingError and friends (a KeyError from a text file) from a foreign file
-        raise UserError(
-            f"{path}: not a readable checkpoint (not a PyTorch or safetensors file: {type(e).__name__})"
-        ) from None
+        except (SafetensorError, OSError, ValueError) as e:
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise UserError(f"{path}: not a readable checkpoint ({first_line})") from None
     if not isinstance(tensors, Mapping) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
         raise UserError(f"{path}: expected a flat dict of tensors (a state dict), got {type(tensors).__name__}")
     return dict(tensors)
@@ -39,10 +38,7 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 def load_lightning_checkpoint(path: Path, config_key: str, kind: str, command: str) -> dict:
     """A Lightning ``.ckpt`` of a ``kind`` model written by ``command`` (loaded safely), which keeps the model's
     config under ``config_key`` beside the ``state_dict``; anything else is a one-line error naming the file."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle, zip and EOF errors from a foreign or truncated file
-        raise UserError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
+    checkpoint = load_data(path, "checkpoint")
     if not isinstance(checkpoint, dict) or config_key not in checkpoint or "state_dict" not in checkpoint:
         raise UserError(f"{path}: not a {kind} checkpoint (no {config_key!r}); pass a .ckpt from {command}")
     return checkpoint
@@ -102,6 +98,40 @@ def describe_mismatch(module: torch.nn.Module, tensors: Mapping[str, torch.Tenso
             more = f", ... (+{len(names) - _SHOWN} more)" if len(names) > _SHOWN else ""
             parts.append(f"{len(names)} {label}: {', '.join(names[:_SHOWN])}{more}")
     return "; ".join(parts) or None
+
+
+def build_from_config(model_cls, config_cls, values, tensors: Mapping[str, torch.Tensor], source: str):
+    """``model_cls(config_cls(**values))`` loaded strictly with ``tensors``, where ``values`` (a file's header
+    or YAML) is checked first: unknown keys are dropped (files of earlier versions), types and ranges are
+    checked (``worldmodels.core.config``), then ``build_strict``."""
+    if not isinstance(values, Mapping):
+        raise UserError(f"{source}: bad model config (expected a mapping of {config_cls.__name__} fields)")
+    cfg = checked(config_cls(**known_fields(config_cls, dict(values))), source)
+    return build_strict(lambda: model_cls(cfg), tensors, source)
+
+
+def build_strict(
+    factory: Callable[[], torch.nn.Module], tensors: Mapping[str, torch.Tensor], source: str
+) -> torch.nn.Module:
+    """``factory()`` loaded strictly with ``tensors``, built for real only once it is known to fit them.
+
+    The factory's config comes from a file (a header, a YAML), so the model is first built on the meta device,
+    which allocates nothing: a config that cannot be built, that does not match the tensors' shapes, or whose
+    buffers would dwarf the weights is refused in one line before any memory is spent on it.
+    """
+    try:
+        with torch.device("meta"):
+            shell = factory()
+    except Exception as e:  # ZeroDivisionError, RuntimeError (negative sizes), TypeError from a bad config
+        raise UserError(f"{source}: cannot build the model its config describes ({type(e).__name__}: {e})") from None
+    problem = describe_mismatch(shell, tensors)
+    if problem:
+        raise UserError(f"{source}: checkpoint does not match {type(shell).__name__}: {problem}")
+    weights = sum(t.numel() * t.element_size() for t in tensors.values())
+    buffers = sum(b.numel() * b.element_size() for b in shell.buffers())
+    if buffers > max(4 * weights, _MAX_EXTRA_BUFFER_BYTES):
+        raise UserError(f"{source}: its config asks for {buffers / 2**30:.1f} GiB of buffers beside the weights")
+    return load_strict(factory(), tensors, source)
 
 
 def load_strict(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], source: str) -> torch.nn.Module:

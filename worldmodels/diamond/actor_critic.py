@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Categorical
 
+from worldmodels.core.config import not_halvable, same_lengths
 from worldmodels.diamond.lstm import init_lstm
 from worldmodels.nn.unet import SmallResBlock, conv3x3
 
@@ -17,8 +18,11 @@ class ActorCriticConfig:
     img_channels: int = 3
     img_size: int = 64
     channels: list[int] = field(default_factory=lambda: [32, 32, 64, 64])
-    down: list[int] = field(default_factory=lambda: [1, 1, 1, 1])
+    down: list[int] = field(default_factory=lambda: [1, 1, 1, 1], metadata={"min": 0})
     num_actions: int = 18
+
+    def problems(self) -> list[str]:
+        return same_lengths(self, "channels", "down") + not_halvable(self.img_size, sum(self.down))
 
 
 @dataclass

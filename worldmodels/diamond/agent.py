@@ -15,8 +15,8 @@ import torch
 import yaml
 from torch import nn
 
-from worldmodels.core.checkpoints import load_strict, load_tensors, save_tensors, with_prefix
-from worldmodels.core.config import known_fields
+from worldmodels.core.checkpoints import build_strict, load_tensors, save_tensors
+from worldmodels.core.config import checked, known_fields
 from worldmodels.core.errors import UserError
 from worldmodels.core.files import atomic_path
 from worldmodels.core.hub import HubFile, download, resolve
@@ -87,8 +87,8 @@ class AgentConfig:
         if not isinstance(data, dict) or not data.keys() & set(MODULES):
             raise UserError(f"{path}: an agent config is a mapping with denoiser/rew_end_model/actor_critic")
         try:
-            return cls.from_dict(data)
-        except TypeError as e:
+            return checked(cls.from_dict(data), str(path))
+        except (TypeError, AttributeError) as e:  # a section that is not a mapping, a field of the wrong kind
             raise UserError(f"{path}: bad agent config ({e})") from None
 
 
@@ -158,15 +158,14 @@ def load_agent(
     if ACTION_TENSOR not in tensors:
         present = sorted({k.split(".")[0] for k in tensors})
         raise UserError(f"{path}: not a DIAMOND agent checkpoint (no {ACTION_TENSOR}; top-level keys: {present})")
-    agent = Agent(config.with_num_actions(tensors[ACTION_TENSOR].shape[0]))
-    for name in MODULES:
-        try:
-            load_strict(getattr(agent, name), with_prefix(tensors, name), f"{path} [{name}]")
-        except UserError as e:
-            if not assumed:
-                raise
-            raise UserError(
-                f"{path}: not the published architecture, and no {path.stem}.yaml or config.yaml beside it says "
-                f"which; pass its config with --config ({e})"
-            ) from None
+    config = config.with_num_actions(tensors[ACTION_TENSOR].shape[0])
+    try:
+        agent = build_strict(lambda: Agent(config), tensors, str(path))
+    except UserError as e:
+        if not assumed:
+            raise
+        raise UserError(
+            f"{path}: not the published architecture, and no {path.stem}.yaml or config.yaml beside it says "
+            f"which; pass its config with --config ({e})"
+        ) from None
     return agent.to(device).eval()

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 import yaml
 from torch import Tensor, nn
 
-from worldmodels.core.checkpoints import load_strict, load_tensors, with_prefix
+from worldmodels.core.checkpoints import build_strict, load_tensors
+from worldmodels.core.config import checked
 from worldmodels.core.device import autocast
 from worldmodels.core.errors import UserError
 from worldmodels.diamond.agent import HUB_REPO
@@ -76,10 +77,11 @@ class CSGOConfig:
         try:
             data = yaml.safe_load(Path(path).read_text()) or {}
             default = cls()
-            return cls(*(getattr(default, k).updated(data.get(k)) for k in ("denoiser", "upsampler")))
+            cfg = cls(*(getattr(default, k).updated(data.get(k)) for k in ("denoiser", "upsampler")))
         except (OSError, ValueError, yaml.YAMLError, TypeError, AttributeError) as e:
             reason = " ".join(str(e).split())  # YAML errors span several lines
             raise UserError(f"{path}: not a readable CS:GO agent config ({reason})") from None
+        return checked(cfg, str(path))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -140,13 +142,7 @@ def load_csgo_agent(
     tensors = tensors if tensors is not None else load_tensors(path)
     if not any(k.startswith("upsampler.") for k in tensors):
         raise UserError(f"{path}: not a DIAMOND CS:GO checkpoint (no upsampler.* tensors)")
-    try:
-        agent = CSGOAgent(cfg)
-    except (TypeError, ValueError, RuntimeError) as e:
-        raise UserError(f"{config_path}: cannot build the models from this config ({type(e).__name__}: {e})") from None
-    for name in ("denoiser", "upsampler"):
-        load_strict(getattr(agent, name), with_prefix(tensors, name), f"{path} [{name}]")
-    return agent.to(device).eval()
+    return build_strict(lambda: CSGOAgent(cfg), tensors, f"{path} (config {config_path})").to(device).eval()
 
 
 @dataclass

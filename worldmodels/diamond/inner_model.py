@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from worldmodels.core.config import not_a_multiple, same_lengths
 from worldmodels.nn.unet import FourierFeatures, GroupNorm, UNet, conv3x3
 
 
@@ -22,10 +23,14 @@ class InnerModelConfig:
     cond_channels: int = 256
     depths: list[int] = field(default_factory=lambda: [2, 2, 2, 2])
     channels: list[int] = field(default_factory=lambda: [64, 64, 64, 64])
-    attn_depths: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    attn_depths: list[int] = field(default_factory=lambda: [0, 0, 0, 0], metadata={"min": 0})
     num_actions: int = 18
     noise_cond_emb: bool = False  # CS:GO: embed the conditioning frames' noise level too
     is_upsampler: bool = False  # CS:GO upsampler: no actions, the low-res frame as extra input
+
+    def problems(self) -> list[str]:
+        lengths = same_lengths(self, "depths", "channels", "attn_depths")
+        return lengths + not_a_multiple(self, "cond_channels", "num_steps_conditioning")
 
 
 class InnerModel(nn.Module):

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from worldmodels.core.config import not_halvable, same_lengths
 from worldmodels.diamond.lstm import init_lstm
 from worldmodels.nn.unet import Downsample, ResBlocks, conv3x3
 
@@ -18,8 +19,12 @@ class RewEndModelConfig:
     cond_channels: int = 128
     depths: list[int] = field(default_factory=lambda: [2, 2, 2, 2])
     channels: list[int] = field(default_factory=lambda: [32, 32, 32, 32])
-    attn_depths: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    attn_depths: list[int] = field(default_factory=lambda: [0, 0, 0, 0], metadata={"min": 0})
     num_actions: int = 18
+
+    def problems(self) -> list[str]:
+        halvings = len(self.depths) - 1  # one downsampling between stages
+        return same_lengths(self, "depths", "channels", "attn_depths") + not_halvable(self.img_size, halvings)
 
 
 class RewEndEncoder(nn.Module):

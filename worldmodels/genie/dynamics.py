@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from worldmodels.core.config import not_a_multiple
 from worldmodels.nn.st_transformer import Attention, STBlock, STTransformer
 
 
@@ -34,6 +35,9 @@ class DynamicsConfig:
     depth: int = 12
     heads: int = 8
     max_frames: int = 16
+
+    def problems(self) -> list[str]:
+        return not_a_multiple(self, "dim", "heads")
 
 
 @dataclass

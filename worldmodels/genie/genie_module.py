@@ -13,7 +13,7 @@ The frozen tokenizer rides along in the checkpoint, so a genie checkpoint plays 
 """
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -21,8 +21,8 @@ from lightning.pytorch import LightningModule
 from torch import Tensor
 
 from worldmodels.core.checkpoints import (
+    build_from_config,
     load_lightning_checkpoint,
-    load_strict,
     load_tensors,
     read_metadata,
     save_tensors,
@@ -175,7 +175,10 @@ def read_checkpoint(path: Path) -> tuple[dict, dict]:
         configs = read_metadata(path).get(CONFIG_KEY)
         if configs is None:
             raise UserError(f"{path}: not an exported genie model (no {CONFIG_KEY!r} in its header)")
-        return json.loads(configs), load_tensors(path)
+        try:
+            return json.loads(configs), load_tensors(path)
+        except ValueError as e:
+            raise UserError(f"{path}: bad {CONFIG_KEY!r} in its header ({e})") from None
     checkpoint = load_lightning_checkpoint(path, CONFIG_KEY, "genie", "genie fit")
     return checkpoint[CONFIG_KEY], checkpoint["state_dict"]
 
@@ -188,13 +191,6 @@ def export_genie(checkpoint: str | Path, output: str | Path, dtype: torch.dtype 
     return save_tensors(tensors, output, {CONFIG_KEY: json.dumps(configs)})
 
 
-def build(cls, config_cls, kwargs: dict, tensors: dict, path: Path):
-    names = {f.name for f in fields(config_cls)}
-    model = cls(config_cls(**{k: v for k, v in kwargs.items() if k in names}))
-    load_strict(model, tensors, str(path))
-    return model.eval()
-
-
 def load_genie(
     path: str | Path, tokenizer_path: str | Path | None = None
 ) -> tuple[VideoTokenizer, LatentActionModel, DynamicsModel]:
@@ -203,12 +199,20 @@ def load_genie(
     checkpoint) replaces it."""
     path = Path(path)
     configs, tensors = read_checkpoint(path)
-    lam = build(LatentActionModel, LatentActionConfig, configs["lam"], with_prefix(tensors, "lam"), path)
-    dynamics = build(DynamicsModel, DynamicsConfig, configs["dynamics"], with_prefix(tensors, "dynamics"), path)
+
+    def build(name: str, model_cls, config_cls):
+        return build_from_config(
+            model_cls,
+            config_cls,
+            configs.get(name) if isinstance(configs, dict) else None,
+            with_prefix(tensors, name),
+            f"{path} [{name}]",
+        ).eval()
+
+    lam = build("lam", LatentActionModel, LatentActionConfig)
+    dynamics = build("dynamics", DynamicsModel, DynamicsConfig)
     if tokenizer_path is None:
-        tokenizer = build(
-            VideoTokenizer, TokenizerConfig, configs["tokenizer"], with_prefix(tensors, "tokenizer"), path
-        )
+        tokenizer = build("tokenizer", VideoTokenizer, TokenizerConfig)
     else:
         tokenizer = load_tokenizer(tokenizer_path)
         if (tokenizer.cfg.num_codes, tokenizer.tokens_per_frame) != (

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from worldmodels.core.config import not_a_multiple
 from worldmodels.nn.quantize import VectorQuantizer
 from worldmodels.nn.st_transformer import STTransformer
 
@@ -38,6 +39,9 @@ class LatentActionConfig:
     latent_dim: int = 32
     max_frames: int = 16
     dead_code_steps: int = 50  # Jafar re-seeds LAM codes unused for 50 steps: small codebooks collapse easily
+
+    def problems(self) -> list[str]:
+        return not_a_multiple(self, "image_size", "patch_size") + not_a_multiple(self, "dim", "heads")
 
 
 class LatentActionModel(nn.Module):

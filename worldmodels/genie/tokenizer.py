@@ -19,6 +19,7 @@ import torch
 from einops import rearrange
 from torch import Tensor, nn
 
+from worldmodels.core.config import not_a_multiple
 from worldmodels.nn.quantize import VectorQuantizer
 from worldmodels.nn.st_transformer import STTransformer
 
@@ -36,6 +37,9 @@ class TokenizerConfig:
     latent_dim: int = 32
     num_codes: int = 1024
     max_frames: int = 16
+
+    def problems(self) -> list[str]:
+        return not_a_multiple(self, "image_size", "patch_size") + not_a_multiple(self, "dim", "heads")
 
 
 class VideoTokenizer(nn.Module):

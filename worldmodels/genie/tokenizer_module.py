@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from torch import Tensor
 
-from worldmodels.core.checkpoints import load_lightning_checkpoint, load_strict, with_prefix
+from worldmodels.core.checkpoints import build_from_config, load_lightning_checkpoint, with_prefix
 from worldmodels.core.errors import UserError
 from worldmodels.core.metrics import psnr
 from worldmodels.genie.optim import adamw_warmup_cosine
@@ -96,6 +96,5 @@ def load_tokenizer(path: str | Path) -> VideoTokenizer:
             f"{path}: tokenizer checkpoint not found; train one with genie-tokenizer fit -c configs/tokenize.yaml"
         )
     checkpoint = load_lightning_checkpoint(path, CONFIG_KEY, "genie-tokenizer", "genie-tokenizer")
-    tokenizer = VideoTokenizer(TokenizerConfig(**checkpoint[CONFIG_KEY]))
-    load_strict(tokenizer, with_prefix(checkpoint["state_dict"], "tokenizer"), str(path))
-    return tokenizer.eval()
+    tensors = with_prefix(checkpoint["state_dict"], "tokenizer")
+    return build_from_config(VideoTokenizer, TokenizerConfig, checkpoint[CONFIG_KEY], tensors, str(path)).eval()

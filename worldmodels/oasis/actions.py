@@ -8,7 +8,6 @@ Each is normalised to [-1, 1] as (bin - 40) / 40.
 """
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 from torch import Tensor
 
 from worldmodels.core.errors import UserError
+from worldmodels.core.safe_load import load_data
 
 ACTION_KEYS = [
     "inventory", "ESC", "hotbar.1", "hotbar.2", "hotbar.3", "hotbar.4", "hotbar.5", "hotbar.6", "hotbar.7",
@@ -75,18 +75,7 @@ def load_actions(path: str | os.PathLike) -> Tensor:
     name = path.name
     if not name.endswith((".one_hot_actions.pt", ".actions.pt")):
         raise UserError(f"{path}: expected a *.actions.pt or *.one_hot_actions.pt file")
-    try:
-        with torch.serialization.safe_globals(_numpy_globals()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # garbage bytes also warn about the pickle protocol: one line is enough
-            data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch's messages for garbage (KeyError '101', EOFError '') say nothing
-        refused = "Unsupported global" in str(e) or "allowlisted" in str(e)
-        reason = (
-            "it pickles objects other than tensors, lists, dicts and numpy arrays"
-            if refused
-            else "not a file written by torch.save, or a damaged one"
-        )
-        raise UserError(f"{path}: not a readable action file ({reason})") from None
+    data = load_data(path, "action file", allowed=_numpy_globals())
     try:
         if name.endswith(".one_hot_actions.pt"):
             if not isinstance(data, Tensor) or data.ndim != 2 or data.shape[1] != len(ACTION_KEYS):

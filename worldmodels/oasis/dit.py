@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from worldmodels.core.config import not_a_multiple
 from worldmodels.nn.mlp import Mlp
 from worldmodels.nn.rotary import (
     RotaryEmbedding,
@@ -41,6 +42,9 @@ class DiTConfig:
     mlp_ratio: float = 4.0
     external_cond_dim: int = 25
     max_frames: int = 32
+
+    def problems(self) -> list[str]:
+        return not_a_multiple(self, "hidden_size", "num_heads")
 
 
 def modulate(x: Tensor, shift: Tensor, scale: Tensor) -> Tensor:

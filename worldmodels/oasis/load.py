@@ -8,8 +8,7 @@ import dataclasses
 import json
 import os
 
-from worldmodels.core.checkpoints import load_strict, load_tensors, read_metadata, save_tensors
-from worldmodels.core.config import known_fields
+from worldmodels.core.checkpoints import build_from_config, load_tensors, read_metadata, save_tensors
 from worldmodels.core.errors import UserError
 from worldmodels.core.hub import resolve
 from worldmodels.oasis.dit import DiT, DiTConfig
@@ -26,12 +25,11 @@ def _load(kind, config_cls, key, signature, path, device, offline):
     if signature not in tensors:
         raise UserError(f"{path}: not an Oasis {kind} checkpoint (it has no {signature})")
     try:
-        # known fields only: files saved by earlier versions may carry fields since removed
-        cfg = config_cls(**known_fields(config_cls, json.loads(read_metadata(path).get(key, "{}"))))
-    except (TypeError, ValueError, AttributeError) as e:
+        values = json.loads(read_metadata(path).get(key, "{}"))
+    except ValueError as e:
         raise UserError(f"{path}: bad {key} in the file header ({e})") from None
-    model = DiT(cfg) if config_cls is DiTConfig else ViTVAE(cfg)
-    return load_strict(model, tensors, str(path)).to(device).eval()
+    model_cls = DiT if config_cls is DiTConfig else ViTVAE
+    return build_from_config(model_cls, config_cls, values, tensors, str(path)).to(device).eval()
 
 
 def load_dit(path: str | os.PathLike = DEFAULT_DIT, device="cpu", offline: bool = False) -> DiT:

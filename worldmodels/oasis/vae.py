@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from worldmodels.core.config import not_a_multiple
 from worldmodels.nn.mlp import Mlp
 from worldmodels.nn.rotary import apply_rotary, axial_angles, pixel_freqs, rotation
 
@@ -26,6 +27,10 @@ class VAEConfig:
     dec_depth: int = 12
     heads: int = 16
     mlp_ratio: float = 4.0
+
+    def problems(self) -> list[str]:
+        sides = not_a_multiple(self, "input_height", "patch_size") + not_a_multiple(self, "input_width", "patch_size")
+        return not_a_multiple(self, "dim", "heads") + sides
 
 
 @dataclass
