@@ -21,8 +21,8 @@ TINY_AGENT = AgentConfig.from_yaml(ROOT / "configs/diamond/tiny_agent.yaml").wit
 
 
 def diamond_train(*args: str, cwd: Path, port: str = "") -> subprocess.CompletedProcess:
-    cmd = [str(Path(sys.executable).parent / "diamond-train"), "-c", str(ROOT / "configs/diamond/tiny.yaml")]
-    cmd += ["--agent_config", str(ROOT / "configs/diamond/tiny_agent.yaml"), *args]
+    """Run from ``cwd`` (outside the repo): the config's agent_config is found relative to the config file."""
+    cmd = [str(Path(sys.executable).parent / "diamond-train"), "-c", str(ROOT / "configs/diamond/tiny.yaml"), *args]
     env = os.environ | {"PYTHONHASHSEED": "0"} | ({"MASTER_PORT": port} if port else {})
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
 
@@ -168,8 +168,18 @@ def tiny_trainer(tmp_path):
     from worldmodels.diamond.train import Trainer
 
     cfg, _ = parse_config(["-c", str(ROOT / "configs/diamond/tiny.yaml"), "--run_dir", str(tmp_path / "run")])
-    cfg.agent_config = ROOT / "configs/diamond/tiny_agent.yaml"
     return Trainer(cfg)
+
+
+def test_a_config_file_names_the_agent_config_relative_to_itself(tmp_path, monkeypatch):
+    from challenges.diamond.train import parse_config
+
+    monkeypatch.chdir(tmp_path)  # the repo's configs/ is not below the working directory
+    cfg, _ = parse_config(["-c", str(ROOT / "configs/diamond/tiny.yaml")])
+    assert cfg.agent_config == ROOT / "configs/diamond/tiny_agent.yaml"
+    (tmp_path / "mine.yaml").write_text((ROOT / "configs/diamond/tiny_agent.yaml").read_text())
+    cfg, _ = parse_config(["-c", str(ROOT / "configs/diamond/tiny.yaml"), "--agent_config", "mine.yaml"])
+    assert cfg.agent_config == tmp_path / "mine.yaml"  # on the command line: relative to the working directory
 
 
 def test_reward_end_segments_may_run_past_an_episode_end(tiny_trainer, monkeypatch):
@@ -234,6 +244,12 @@ def test_tiny_training_run_resumes_exactly_and_plays(tmp_path):
     metrics = (next((tmp_path / "straight/csv").glob("*/metrics.csv"))).read_text()
     assert "denoiser/loss" in metrics and "eval/return" in metrics
     assert list((tmp_path / "straight/tensorboard").glob("*/events.out.tfevents.*"))
+    # the resumed run has one CSV log with every epoch, as the straight run
+    assert [p.parent.name for p in (tmp_path / "resumed/csv").glob("*/metrics.csv")] == ["version_0"]
+    header = metrics.splitlines()[0].split(",")
+    resumed = (tmp_path / "resumed/csv/version_0/metrics.csv").read_text().splitlines()
+    assert [dict(zip(header, row.split(",")))["step"] for row in resumed[1:]] == ["1", "2"], resumed
+    assert len(resumed) == len(metrics.splitlines())
     agent = load_agent(versions / "agent_epoch_00002.pt")  # the config.yaml beside it gives the architecture
     assert agent.cfg.denoiser.inner_model.channels == [8, 8, 8, 8]
 

@@ -59,7 +59,7 @@ def test_unknown_game_lists_the_valid_names():
 
 def test_sample_writes_the_promised_files(sampled, capsys):
     source = sampled / "coinrun" / "source"
-    assert sorted(p.name for p in source.iterdir()) == [f"episode_{i:06d}.npz" for i in range(3)]
+    assert sorted(p.name for p in source.iterdir()) == [f"episode_{i:06d}.npz" for i in range(3)] + ["sample.json"]
     for episode in load_all(source):
         t = len(episode)
         assert 1 <= t <= 30
@@ -215,3 +215,89 @@ def test_split_rejects_bad_input(tmp_path, capsys):
     expect_error(capsys, split.main, [*root, "--ratios", "1.2", "-0.1", "-0.1"], "--ratios", "non-negative")
     expect_error(capsys, split.main, [*root, "--env_name", "Pong"], "Pong", "not a procgen game")
     assert sorted(p.name for p in (tmp_path / "coinrun").iterdir()) == ["source"]
+
+
+def truncated(path):
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+def short_actions(path):
+    with np.load(path) as data:
+        fields = dict(data)
+    np.savez_compressed(path, **(fields | {"act": fields["act"][:1]}))
+
+
+def float_frames(path):
+    with np.load(path) as data:
+        fields = dict(data)
+    np.savez_compressed(path, **(fields | {"obs": fields["obs"].astype(np.float32)}))
+
+
+def no_rewards(path):
+    with np.load(path) as data:
+        fields = {k: v for k, v in data.items() if k != "rew"}
+    np.savez_compressed(path, **fields)
+
+
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (truncated, ["not a readable episode file"]),
+        (lambda p: p.write_text("hello"), ["not a readable episode file"]),
+        (short_actions, ["act has shape (1,), expected (2,)"]),
+        (float_frames, ["obs must be T x H x W x 3 uint8"]),
+        (no_rewards, ["not an episode file (no rew array)"]),
+    ],
+)
+def test_split_names_a_damaged_episode_and_writes_no_split(tmp_path, capsys, damage, words):
+    fake_source(tmp_path, 10)
+    bad = EpisodeDataset(tmp_path / "coinrun" / "source").paths[6]
+    damage(bad)
+    expect_error(capsys, split.main, ["--root", str(tmp_path)], str(bad), *words)
+    assert sorted(p.name for p in (tmp_path / "coinrun").iterdir()) == ["source"]
+
+
+def test_episode_check_reads_the_length_from_the_headers(tmp_path):
+    fake_source(tmp_path, 1)
+    path = EpisodeDataset(tmp_path / "coinrun" / "source").paths[0]
+    assert Episode.check(path) == len(Episode.load(path)) == 2
+
+
+def test_an_interrupted_sample_run_continues_where_it_stopped(sampled, tmp_path, capsys):
+    """A run killed after its first episode (its next file half-written under a temporary name by a process
+    that is gone) is continued by the same command: the same files as an uninterrupted run, no leftovers."""
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(sampled, root)
+    source, preview = root / "coinrun" / "source", root / "coinrun" / "preview"
+    for name in ("episode_000001", "episode_000002"):
+        (source / f"{name}.npz").unlink()
+        (preview / f"{name}.mp4").unlink()
+    dead = 2**22 + 12345  # above Linux's default pid_max: no process has this number
+    (source / f".episode_000001.tmp{dead}-abcd.npz").write_bytes(b"half an episode")
+    (preview / f".episode_000001.tmp{dead}-efgh.mp4").write_bytes(b"half a video")
+    sample.main([*SAMPLE_ARGS, "--root", str(root), "--preview"])
+    assert "continuing a run that had 1" in capsys.readouterr().out
+    for folder in ("source", "preview"):
+        ours = sorted(p.name for p in (root / "coinrun" / folder).iterdir())
+        theirs = sorted(p.name for p in (sampled / "coinrun" / folder).iterdir())
+        assert ours == theirs
+    for p in (sampled / "coinrun" / "source").glob("episode_*.npz"):
+        assert (source / p.name).read_bytes() == p.read_bytes()
+    sample.main([*SAMPLE_ARGS, "--root", str(root), "--preview"])
+    assert "all 3 episodes of this run are there already" in capsys.readouterr().out
+
+
+def test_a_live_process_keeps_its_temporary_files(tmp_path):
+    import os
+
+    from worldmodels.core.files import remove_stale_temps
+
+    mine = tmp_path / f".episode_000001.tmp{os.getpid()}-abcd.npz"
+    mine.write_bytes(b"being written")
+    dead = tmp_path / f".episode_000002.tmp{2**22 + 12345}-abcd.npz"
+    dead.write_bytes(b"left by a killed run")
+    (tmp_path / ".hidden_user_file").write_text("not ours")
+    assert remove_stale_temps(tmp_path) == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, ".hidden_user_file"])

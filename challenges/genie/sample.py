@@ -2,10 +2,13 @@
 
 Each episode becomes ``<root>/<game>/source/episode_<n>.npz`` (uint8 64 x 64 x 3 frames plus the true
 actions and rewards, see worldmodels.data.episodes); the true actions let us measure later how well the
-latent actions recover them. ``--preview`` adds ``<root>/<game>/preview/episode_<n>.mp4``.
+latent actions recover them. ``--preview`` adds ``<root>/<game>/preview/episode_<n>.mp4``. The same
+command after an interrupted run continues it up to ``--num_episodes`` (``source/sample.json`` keeps the
+settings of the last run).
 """
 
 import argparse
+import json
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -14,8 +17,11 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from worldmodels.core.errors import UserError, cli_entry
+from worldmodels.core.files import atomic_path
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.envs.procgen import FPS, POLICIES, resolve_game
+
+MANIFEST = "sample.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,11 +51,40 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def write(episode: Episode, path: Path, preview: Path | None) -> None:
-    episode.save(path)
+    """The preview first: an episode file on disk means its preview is there too (a resumed run skips both)."""
     if preview is not None:
         from worldmodels.core.video import write_video
 
         write_video(preview, episode.obs, fps=FPS)
+    episode.save(path)
+
+
+def run_settings(args: argparse.Namespace, game: str) -> dict:
+    """Everything that decides which episodes a run plays: the same settings give the same episodes."""
+    names = ("num_envs", "timeout", "num_episodes", "seed", "distribution_mode", "policy", "start_level", "num_levels")
+    return {"game": game} | {name: getattr(args, name) for name in names}
+
+
+def first_episode_id(args: argparse.Namespace, game: str, dataset: EpisodeDataset) -> int:
+    """Where this run's episodes are numbered from: a new run starts after the folder's episodes; the same
+    command after an interrupted run continues it (``sample.json`` records the last run's settings)."""
+    manifest = dataset.root / MANIFEST
+    settings = run_settings(args, game)
+    try:
+        last = json.loads(manifest.read_text()) if manifest.is_file() else None
+    except ValueError:
+        last = None
+    if not args.append and last is not None and last.get("settings") == settings:
+        return last["first_id"]
+    if dataset.paths and not args.append:
+        raise UserError(
+            f"{dataset.root}: already holds {len(dataset.paths)} episodes of another run; pass --append to add "
+            "more (with a new --seed, or the episodes repeat) or choose another --root"
+        )
+    first_id = dataset.next_id
+    with atomic_path(manifest) as tmp:
+        Path(tmp).write_text(json.dumps({"settings": settings, "first_id": first_id}, indent=1) + "\n")
+    return first_id
 
 
 @cli_entry
@@ -59,14 +94,12 @@ def main(argv: list[str] | None = None) -> None:
     check_args(args)
     game = resolve_game(args.env_name)
     source, preview = args.root / game / "source", args.root / game / "preview"
-    dataset = EpisodeDataset(source)
-    existing = dataset.paths
-    if existing and not args.append:
-        raise UserError(
-            f"{source}: already holds {len(existing)} episodes; pass --append to add more "
-            "(with a new --seed, or the episodes repeat) or choose another --root"
-        )
-    first_id = dataset.next_id
+    first_id = first_episode_id(args, game, EpisodeDataset(source))
+    names = [f"episode_{first_id + k:06d}" for k in range(args.num_episodes)]
+    done = sum((source / f"{name}.npz").is_file() for name in names)
+    if done == args.num_episodes:
+        print(f"{source}: all {done} episodes of this run are there already")
+        return
 
     from worldmodels.envs.procgen import rollout
 
@@ -88,18 +121,20 @@ def main(argv: list[str] | None = None) -> None:
     columns += (TimeElapsedColumn(), TimeRemainingColumn())
     num_frames, pending = 0, deque()
     with ThreadPoolExecutor(workers) as pool, Progress(*columns, transient=True) as progress:
-        task = progress.add_task(f"{game} episodes", total=args.num_episodes)
-        for k, episode in enumerate(episodes):
-            name = f"episode_{first_id + k:06d}"
+        task = progress.add_task(f"{game} episodes", total=args.num_episodes, completed=done)
+        for name, episode in zip(names, episodes):  # the same settings play the same episodes in the same order
+            num_frames += len(episode)
+            if (source / f"{name}.npz").is_file():
+                continue  # written before this run was interrupted
             video = preview / f"{name}.mp4" if args.preview else None
             pending.append(pool.submit(write, episode, source / f"{name}.npz", video))
             while len(pending) > 2 * workers or (pending and pending[0].done()):
                 pending.popleft().result()
-            num_frames += len(episode)
             progress.update(task, advance=1, description=f"{game} episodes ({num_frames} frames)")
         while pending:
             pending.popleft().result()
-    print(f"wrote {args.num_episodes} episodes ({num_frames} frames) to {source}")
+    continued = f", continuing a run that had {done}" if done else ""
+    print(f"wrote {args.num_episodes - done} episodes{continued} ({num_frames} frames in all) to {source}")
     if args.preview:
         print(f"previews (MP4, {FPS} fps) in {preview}")
 

@@ -10,13 +10,13 @@ import argparse
 import math
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from worldmodels.core.errors import UserError, cli_entry
-from worldmodels.data.episodes import EpisodeDataset
+from worldmodels.core.files import temp_dir_beside
+from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.envs.procgen import resolve_game
 
 SPLITS = ("train", "val", "test")
@@ -61,13 +61,13 @@ def link_or_copy(src: Path, dst: Path) -> None:
 
 def build_split(folder: Path, files: list[Path]) -> None:
     """Fill a fresh temporary folder, then swap it in for ``folder`` (whose old copy is then removed)."""
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    tmp = temp_dir_beside(folder)
     try:
         for i, src in enumerate(files):
             link_or_copy(src, tmp / f"episode_{i:06d}.npz")
         old = None
         if folder.exists():
-            old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old."))
+            old = temp_dir_beside(folder)
             folder.rename(old / folder.name)
         tmp.rename(folder)
         if old is not None:
@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     files = EpisodeDataset(source).paths
     if not files:
         raise UserError(f"{source}: no episode files (episode_*.npz); run genie-sample first")
+    for path in files:
+        Episode.check(path)  # a damaged file is named now, not when fit or eval reads it
     counts = split_counts(len(files), tuple(args.ratios))
     order = np.random.default_rng(args.seed).permutation(len(files))
     bounds = np.cumsum([0, *counts])

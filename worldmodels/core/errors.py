@@ -1,5 +1,6 @@
 """One exception type for problems the user can fix, so CLIs print one line instead of a traceback."""
 
+import argparse
 import functools
 import signal
 import sys
@@ -16,6 +17,9 @@ def _interrupt(signum, frame):
 
 def cli_entry(main=None, *, signals: bool = True):
     """Wrap a console-script ``main`` so a ``UserError`` prints ``error: ...`` and exits with status 2.
+
+    The same for a command-line error of a jsonargparse parser built with ``exit_on_error=False`` (LightningCLI,
+    diamond-train): its one line instead of a page of usage text above it, which hides it in a terminal.
 
     With ``signals``, SIGTERM and SIGHUP (a closed terminal) stop the command as Ctrl-C does, so temporary
     files are removed on the way out instead of being left behind by an abrupt kill (and SDL does not turn
@@ -36,6 +40,9 @@ def cli_entry(main=None, *, signals: bool = True):
             return main(*args, **kwargs)
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+        except argparse.ArgumentError as e:  # jsonargparse parsers made with exit_on_error=False: no usage dump
+            print(f"error: {' '.join(str(e).split())} (every option: --help)", file=sys.stderr)
             sys.exit(2)
         except KeyboardInterrupt:
             sys.exit(130)

@@ -8,6 +8,7 @@ datasets, Genie samples and recordings all use it.
 """
 
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,40 @@ class Episode:
         if not (len(episode.obs) == len(episode.act) == len(episode.rew) == len(episode.end)):
             raise UserError(f"{path}: episode fields have different lengths")
         return episode
+
+    @staticmethod
+    def check(path: str | os.PathLike) -> int:
+        """The number of steps in an episode file, checked from its arrays' headers alone (no frame is
+        decompressed, so a folder of thousands is checked in moments): every field present, ``obs``
+        T x H x W x 3 uint8, the per-step fields T long, ``final_obs`` H x W x 3. A one-line UserError if not."""
+        try:
+            with zipfile.ZipFile(path) as archive:
+                headers = {}
+                for name in FIELDS:
+                    if f"{name}.npy" not in archive.namelist():
+                        raise UserError(f"{path}: not an episode file (no {name} array)")
+                    with archive.open(f"{name}.npy") as f:
+                        headers[name] = _array_header(f)
+        except (OSError, zipfile.BadZipFile, ValueError, EOFError) as e:
+            raise UserError(f"{path}: not a readable episode file ({e})") from None
+        (obs_shape, obs_dtype), (final_shape, _) = headers["obs"], headers["final_obs"]
+        if len(obs_shape) != 4 or obs_shape[-1] != 3 or obs_dtype != np.uint8:
+            raise UserError(f"{path}: obs must be T x H x W x 3 uint8 frames, got {obs_shape} {obs_dtype}")
+        steps = obs_shape[0]
+        for name in ("act", "rew", "end", "trunc"):
+            if headers[name][0] != (steps,):
+                raise UserError(f"{path}: {name} has shape {headers[name][0]}, expected ({steps},) for {steps} frames")
+        if final_shape != obs_shape[1:]:
+            raise UserError(f"{path}: final_obs has shape {final_shape}, expected {obs_shape[1:]}")
+        return steps
+
+
+def _array_header(f) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from the start of a ``.npy`` stream."""
+    version = np.lib.format.read_magic(f)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(f)
+    return shape, dtype
 
 
 class EpisodeDataset:

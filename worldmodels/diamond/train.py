@@ -11,6 +11,7 @@ dataset (``dataset_rank<k>``, ``state_rank<k>.pt`` beside rank 0's) and the grad
 averaged across processes, so every copy of the agent stays identical; rank 0 evaluates, logs and saves it.
 """
 
+import csv
 import dataclasses
 import random
 from dataclasses import dataclass, field
@@ -138,7 +139,8 @@ class Trainer:
             raise UserError(
                 f"--precision {cfg.precision}: fp16 loss scaling is not supported; use 32-true or bf16-mixed"
             )
-        loggers = [TensorBoardLogger(self.run_dir, name="tensorboard"), CSVLogger(self.run_dir, name="csv")]
+        # one log folder per run, continued by --resume (the CSV rows of earlier epochs are kept, see _load_state)
+        loggers = [TensorBoardLogger(self.run_dir, "tensorboard", version=0), CSVLogger(self.run_dir, "csv", version=0)]
         self.fabric = Fabric(accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision, loggers=loggers)
         self.fabric.launch()  # several devices: one process each, re-running this command (so only from the CLI)
         self.fabric.seed_everything(cfg.seed)  # the same initial weights in every process
@@ -182,6 +184,8 @@ class Trainer:
             self.epoch += 1
             metrics = self.run_epoch()
             self.fabric.log_dict(metrics, step=self.epoch)
+            for logger in self.fabric.loggers:
+                logger.save()  # to disk every epoch: a killed run keeps its log
             summary = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
             self.fabric.print(f"epoch {self.epoch}/{self.cfg.num_epochs}: {summary}")
             self.fabric.barrier()  # every process saves the same epoch, after rank 0's evaluation
@@ -412,4 +416,18 @@ class Trainer:
         if state["rng"]["cuda"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         random.setstate(state["rng"]["python"])
+        self._keep_logged_epochs()
         self.fabric.print(f"resumed {self.run_dir} after epoch {self.epoch}")
+
+    def _keep_logged_epochs(self) -> None:
+        """Lightning's CSV logger starts its file afresh: carry over the rows of the epochs this run keeps (an
+        epoch logged after the last checkpoint is trained and logged again), so the run has one CSV."""
+        csv_logger = next(lg for lg in self.fabric.loggers if isinstance(lg, CSVLogger))
+        path = Path(csv_logger.log_dir) / "metrics.csv"
+        if not path.is_file() or self.fabric.global_rank:
+            return
+        with open(path, newline="") as f:
+            rows = [row for row in csv.DictReader(f) if int(row["step"]) <= self.epoch]
+        for row in rows:
+            csv_logger.log_metrics({k: float(v) for k, v in row.items() if k != "step" and v != ""}, int(row["step"]))
+        csv_logger.save()

@@ -66,6 +66,8 @@ def run_genie_cli(module_class: type, argv: ArgsType, prog: str, doc: str, log_d
         GenieDataModule,
         args=argv,
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={"prog": prog, "description": doc.splitlines()[0]},
+        # errors raise (cli_entry prints their one line) instead of printing the usage of every option first
+        parser_kwargs={"prog": prog, "description": doc.splitlines()[0], "exit_on_error": False}
+        | {subcommand: {"exit_on_error": False} for subcommand in LightningCLI.subcommands()},
         trainer_settings=trainer_defaults(log_dir, monitor=monitor, mode=mode),
     )

@@ -31,22 +31,13 @@ def load_episode(path: Path) -> Episode:
     return Episode.load(path)
 
 
-def episode_length(path: Path) -> int:
-    """Steps in an episode file, reading only its small action array."""
-    try:
-        with np.load(path) as data:
-            return len(data["act"])
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError(f"{path}: not a readable episode file ({e})") from None
-
-
 class ClipDataset(Dataset):
     """Item i: (video t c h w float in [-1, 1], true actions t long); action k is taken at frame k."""
 
     def __init__(self, folder: str | Path, clip_length: int, random_offsets: bool):
         self.folder, self.clip_length, self.random_offsets = Path(folder), clip_length, random_offsets
         self.paths = EpisodeDataset(self.folder).paths
-        self.lengths = [episode_length(path) for path in self.paths]
+        self.lengths = [Episode.check(path) for path in self.paths]
         self.tiles = [(e, k * clip_length) for e, n in enumerate(self.lengths) for k in range(n // clip_length)]
         if not self.tiles:
             raise UserError(
