@@ -82,6 +82,18 @@ def test_backend_modes_keys_and_horizon(tiny_agent, starts, tmp_path):
     assert recorded and Episode.load(recorded[0]).obs.shape[1:] == (64, 64, 3)
 
 
+def test_an_untrained_policy_is_called_random_and_plays_at_random(tiny_agent, starts, tmp_path):
+    """The bundled model's actor-critic never trained: the header must not claim a policy plays."""
+    backend = DiamondBackend(tiny_agent, "Breakout", starts, horizon=1000, record_root=tmp_path, policy_trained=False)
+    backend.reset()
+    assert backend.hud()["control"] == "random" and any("random / human" in line for line in backend.help_lines())
+    steps = [backend.step(None) for _ in range(40)]
+    assert {s.info["control"] for s in steps} == {"random"} and {s.info["entropy"] for s in steps} == {"-"}
+    assert len({s.info["action"] for s in steps}) == 4  # every Breakout action, uniformly
+    backend.close()
+    assert list(tmp_path.glob("rec_wm_rand/episode_*.npz"))
+
+
 def test_recording_keeps_episodes_left_before_their_end(tiny_agent, starts, tmp_path):
     backend = DiamondBackend(tiny_agent, "Breakout", starts, record_root=tmp_path)
     assert backend.on_key("right") and backend.on_key("m")  # the real game, human control: no end in 5 steps

@@ -72,6 +72,9 @@ def test_offline_uncached_file_says_what_to_download(tmp_path):
     assert message.count("\n") == 0
     assert "not cached" in message
     assert "https://huggingface.co/someone/models/resolve/main/atari/Breakout.pt" in message
+    # the hf command of this environment (.venv/bin is often not on the PATH), as a path that runs
+    command = message.split("run `")[1].split(" download ")[0]
+    assert command != "hf" and os.access(command, os.X_OK), command
 
 
 def test_offline_cached_file_still_resolves(tmp_path):

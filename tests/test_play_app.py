@@ -120,6 +120,7 @@ def test_enter_and_backend_keys_reset(app):
     press(pygame.K_RETURN)
     app.tick()
     assert app.backend.resets == 2 and app.backend.t == 1
+    assert app.hud_fields()["step"] == 1 and app.num_steps == 3  # the header counts the new episode's steps
     press(pygame.K_z)
     app.tick()
     assert app.backend.keys_seen == ["z"] and app.backend.resets == 3
@@ -212,3 +213,88 @@ def test_a_window_without_a_display_is_refused_in_one_line(monkeypatch, capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["--env", "ALE/Breakout-v5"])
     assert stopped.value.code == 2 and "no display to open a window on: play headless" in capsys.readouterr().err
+
+
+class BrightBackend(CountingBackend):
+    """Light grey frames (far from the help panel's and the REC mark's colours); ``on_step`` runs in step."""
+
+    on_step = None
+    delay = 0.0
+
+    def _frame(self):
+        return np.full((16, 24, 3), 200, np.uint8)
+
+    def step(self, action):
+        if self.on_step is not None:
+            self.on_step()
+        time.sleep(self.delay)
+        return super().step(action)
+
+
+def red_pixels(screen: np.ndarray) -> int:
+    r, g, b = (screen[..., i].astype(int) for i in range(3))
+    return int(((r > 200) & (g < 120) & (b < 120)).sum())
+
+
+def test_input_is_drawn_before_a_slow_model_steps(tmp_path):
+    """Pressing r shows the REC mark at once, not after the next (possibly seconds long) model step."""
+    backend = BrightBackend()
+    app = PlayApp(backend, PlayOptions(size=96, fps=1000, out_dir=tmp_path))
+    seen = []
+    backend.on_step = lambda: seen.append(red_pixels(pygame.surfarray.array3d(pygame.display.get_surface())))
+    app.tick()
+    press(pygame.K_r)
+    app.tick()
+    app.close()
+    assert seen[0] == 0 and seen[1] > 0
+
+
+def test_help_is_an_opaque_panel(tmp_path):
+    """The header under the help panel changes (the step count), the panel does not."""
+    app = PlayApp(BrightBackend(), PlayOptions(size=96, fps=1000, out_dir=tmp_path))
+    press(pygame.K_h)
+    app.tick()
+    first = app.screen_array()
+    for _ in range(11):
+        app.tick()
+    later = app.screen_array()
+    app.close()
+    assert (first[: app.header_height] != later[: app.header_height]).any()  # the header did change
+    panel = (slice(10, app.header_height), slice(10, 90))  # inside the panel, over the header
+    assert np.array_equal(first[panel], later[panel])
+
+
+def test_a_recording_shows_the_game_not_the_window_overlays_at_the_pace_played(tmp_path):
+    """Help panel, messages and the REC mark stay out of the video; a slow model's 5 steps last as long as
+    they took to play, not 5 / fps seconds."""
+    import av
+
+    backend = BrightBackend()
+    backend.delay = 0.2
+    app = PlayApp(backend, PlayOptions(size=96, fps=30, out_dir=tmp_path))
+    press(pygame.K_r)
+    press(pygame.K_h)
+    for _ in range(5):
+        app.tick()
+    press(pygame.K_r)
+    app.tick()
+    app.close()
+    (video,) = tmp_path.glob("*.mp4")
+    frames = read_frames(video).permute(0, 2, 3, 1).numpy()
+    assert frames.shape[0] == 5
+    assert all(red_pixels(frame) == 0 for frame in frames)
+    inside_the_frame = frames[:, app.header_height + 10 : app.header_height + 40, 10:60]
+    assert np.abs(inside_the_frame.astype(int) - 200).max() <= 8  # the game's grey, not the help panel
+    with av.open(str(video)) as container:
+        times = [float(f.time) for f in container.decode(video=0)]
+    assert times[0] == 0.0 and 0.6 < times[-1] < 1.6, times  # 4 intervals of about 0.2 s, not 4 / 30 s
+
+
+def test_a_scripted_run_shows_no_display_fps_or_rec(tmp_path):
+    app = PlayApp(CountingBackend(), PlayOptions(size=96, headless=True, record_to=tmp_path / "run.mp4"),
+                  policy=lambda rng: InputState())  # fmt: skip
+    assert app.hud_fields()["model FPS"] == "-" and app.hud_fields()["mode"] == "PLAYING"
+    app.tick()
+    fields = app.hud_fields()
+    app.close()
+    assert "FPS" not in fields and fields["model FPS"] != "-"

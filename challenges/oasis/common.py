@@ -85,7 +85,7 @@ def load_models(args: argparse.Namespace):
     import torch
 
     from worldmodels.core.device import pick_device
-    from worldmodels.core.hub import HubUnavailable
+    from worldmodels.core.hub import HubUnavailable, hf_command
     from worldmodels.core.speed import compile_notice, speed_up
     from worldmodels.oasis import OasisSampler, compile_dit, load_dit, load_vae
     from worldmodels.oasis.prompt import load_prompt
@@ -103,8 +103,8 @@ def load_models(args: argparse.Namespace):
         why = "--offline" if args.offline else "the hub is unreachable"
         raise UserError(
             f"Oasis needs {DIT_FILE} and {VAE_FILE} (hub repo {HUB_REPO}): they are not in {LOCAL}/, not cached, "
-            f"and {why}. On a connected machine run `hf download {HUB_REPO} {DIT_FILE} {VAE_FILE} --local-dir "
-            f"{LOCAL}` and put both files in {LOCAL}/ (or pass --dit PATH --vae PATH)"
+            f"and {why}. On a connected machine run `{hf_command()} download {HUB_REPO} {DIT_FILE} {VAE_FILE} "
+            f"--local-dir {LOCAL}` and put both files in {LOCAL}/ (or pass --dit PATH --vae PATH)"
             + ("" if prompt is not None or has_sample_prompt() else f"; {PROMPT_HINT}")
         ) from None
     compile_dit(dit, args.compile, args.cuda_graphs)

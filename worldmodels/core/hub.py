@@ -7,6 +7,7 @@ cache, so ``HF_HUB_OFFLINE``, ``HF_HOME`` and ``HF_ENDPOINT`` behave as everywhe
 
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -65,11 +66,22 @@ def resolve(ref: str | os.PathLike, filename: str | None = None, *, offline: boo
     return path
 
 
+def hf_command() -> str:
+    """How to run huggingface_hub's ``hf`` command here: it is installed beside this Python (``.venv/bin``),
+    which is often not on the PATH, so the hint names the path that works."""
+    script = Path(sys.executable).parent / "hf"
+    if not script.is_file():
+        return "hf"
+    relative = os.path.relpath(script)
+    return relative if not relative.startswith("..") else str(script)
+
+
 def download(file: HubFile, *, offline: bool = False) -> Path:
     """Fetch one file into the hub cache (or find it there), with one clear line when that fails."""
     how_to = (
         f"download {file.url} on a connected machine and pass its local path, "
-        f"or run `hf download {file.repo_id} {file.filename}` there and copy the cache ({hf_constants.HF_HUB_CACHE})"
+        f"or run `{hf_command()} download {file.repo_id} {file.filename}` there and copy the cache "
+        f"({hf_constants.HF_HUB_CACHE})"
     )
     if not offline and not endpoint_reachable():
         offline = True  # use the cache at once, instead of the client's half-minute of retries

@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from worldmodels.core.errors import UserError
 from worldmodels.core.files import commit, discard, temp_beside
 
+_MILLISECOND = Fraction(1, 1000)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".gif"}
 
@@ -75,7 +76,9 @@ def check_writable(path: str | os.PathLike) -> str:
 class VideoWriter:
     """Append frames one at a time (for recording while playing); the file appears only on ``close``.
 
-    MP4 is H.264 via PyAV; sizes are padded to even numbers because yuv420p needs them.
+    Frames follow each other at ``fps``, or each at its own time (``write(frame, at=seconds)``): a recording
+    of slow play then lasts as long as the play did. MP4 is H.264 via PyAV, without B-frames so that such
+    timestamps give the right duration; sizes are padded to even numbers because yuv420p needs them.
     GIF frames are kept in memory and written by Pillow.
     """
 
@@ -86,6 +89,7 @@ class VideoWriter:
         suffix = check_writable(self.path)
         self._tmp = temp_beside(self.path)
         self._gif_frames: list[Image.Image] | None = [] if suffix == ".gif" else None
+        self._times_ms: list[int] = []
         self._container = None
         self._stream = None
 
@@ -95,12 +99,17 @@ class VideoWriter:
         self._stream.width = width + width % 2
         self._stream.height = height + height % 2
         self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"crf": "18", "preset": "veryfast"}
+        self._stream.codec_context.time_base = _MILLISECOND
+        self._stream.options = {"crf": "18", "preset": "veryfast", "bf": "0"}
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, at: float | None = None) -> None:
+        """Append ``frame``, shown from ``at`` seconds after the first (default: one frame after the last)."""
         frame = np.ascontiguousarray(frame, dtype=np.uint8)
         if frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"expected an H x W x 3 uint8 frame, got shape {frame.shape}")
+        last = self._times_ms[-1] if self._times_ms else -1
+        time_ms = round(1000 * at) if at is not None else round(1000 * self.num_frames / self.fps)
+        self._times_ms.append(max(time_ms, last + 1))  # strictly increasing
         if self._gif_frames is not None:
             self._gif_frames.append(Image.fromarray(frame))
         else:
@@ -110,7 +119,9 @@ class VideoWriter:
             if pad_h or pad_w:
                 frame = np.pad(frame, ((0, max(pad_h, 0)), (0, max(pad_w, 0)), (0, 0)), mode="edge")
                 frame = frame[: self._stream.height, : self._stream.width]
-            for packet in self._stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            video_frame.pts, video_frame.time_base = self._times_ms[-1], _MILLISECOND
+            for packet in self._stream.encode(video_frame):
                 self._container.mux(packet)
         self.num_frames += 1
 
@@ -121,8 +132,8 @@ class VideoWriter:
                 raise UserError(f"{self.path}: no frames to write")
             if self._gif_frames is not None:
                 first, *rest = self._gif_frames
-                duration_ms = round(1000 / self.fps)
-                first.save(self._tmp, format="GIF", save_all=True, append_images=rest, duration=duration_ms, loop=0)
+                durations = [b - a for a, b in zip(self._times_ms, self._times_ms[1:])] + [round(1000 / self.fps)]
+                first.save(self._tmp, format="GIF", save_all=True, append_images=rest, duration=durations, loop=0)
             else:
                 for packet in self._stream.encode():
                     self._container.mux(packet)

@@ -109,7 +109,7 @@ def csgo_folder(folder: str | os.PathLike | None = None, offline: bool = False) 
     import huggingface_hub
     from huggingface_hub import errors as hf_errors
 
-    from worldmodels.core.hub import endpoint_reachable
+    from worldmodels.core.hub import endpoint_reachable, hf_command
 
     try:
         local = huggingface_hub.snapshot_download(
@@ -118,7 +118,8 @@ def csgo_folder(folder: str | os.PathLike | None = None, offline: bool = False) 
     except (hf_errors.LocalEntryNotFoundError, hf_errors.HfHubHTTPError, OSError) as e:
         raise UserError(
             f"the CS:GO files of hub repo {HUB_REPO} are not available ({type(e).__name__}); on a connected "
-            f"machine run `hf download {HUB_REPO} --include 'csgo/*' --local-dir DIR` and pass --csgo-dir DIR/csgo"
+            f"machine run `{hf_command()} download {HUB_REPO} --include 'csgo/*' --local-dir DIR` and pass "
+            "--csgo-dir DIR/csgo"
         ) from None
     return csgo_folder(Path(local) / "csgo")
 

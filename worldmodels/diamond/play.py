@@ -1,6 +1,7 @@
 """DIAMOND in the play app: the policy or a human plays in the world model, the real test env or the
 real train env (left/right arrows cycle), as in the original ``play.py``."""
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,19 @@ from worldmodels.envs.atari import AtariKeymap, DiamondAtari
 from worldmodels.play.backend import Backend, InputState, Step
 
 
-def collect_starts(agent: Agent, env: DiamondAtari, num_steps: int, dataset: EpisodeDataset) -> None:
-    """Real episodes played by the policy: the world model starts from segments of them."""
-    collector = Collector(agent.actor_critic, env, dataset)
+def collect_starts(
+    agent: Agent, env: DiamondAtari, num_steps: int, dataset: EpisodeDataset, policy_trained: bool = True
+) -> None:
+    """Real episodes played by the policy (at random without a trained one): the world model starts from
+    segments of them. Said before and after: on a CPU this takes a while, once per model."""
+    who = "the policy" if policy_trained else "random actions"
+    print(f"playing {num_steps} real steps with {who}, for the world model to start from (once: kept in "
+          f"{dataset.root})...", flush=True)  # fmt: skip
+    start = time.perf_counter()
+    collector = Collector(agent.actor_critic, env, dataset, epsilon=0.0 if policy_trained else 1.0)
     collector.collect(num_steps, "world-model starts")
     collector.flush()
+    print(f"  {len(dataset)} episodes, {dataset.num_steps} steps in {time.perf_counter() - start:.0f} s", flush=True)
 
 
 class DiamondBackend(Backend):
@@ -40,7 +49,10 @@ class DiamondBackend(Backend):
         record_root: Path | None = None,
         seed: int = 0,
         half: bool = False,
+        policy_trained: bool = True,
     ):
+        """``policy_trained`` False (the bundled small model's actor-critic never trained): the controller is
+        named for what it does, random actions, instead of "policy"."""
         self.agent = agent
         self.device = agent.device
         self.title = f"DIAMOND {game}"
@@ -55,7 +67,7 @@ class DiamondBackend(Backend):
         self.env_name = "wm"
         self.keymap = AtariKeymap(test_env.action_meanings)
         self.human = False
-        self.policy = Policy(agent.actor_critic)
+        self.policy = Policy(agent.actor_critic) if policy_trained else None
         self.record_root = record_root
         self._steps: list = []  # the episode being recorded (-r)
         self.obs: torch.Tensor | None = None
@@ -72,8 +84,9 @@ class DiamondBackend(Backend):
         obs = env.reset()
         self.obs = obs[0] if self.env_name == "wm" else to_model(obs, self.device)
         self.t, self.episode_return = 0, 0.0
-        self.policy.reset()
-        self._recording_name = f"rec_{self.env_name}_{'H' if self.human else 'pi'}"
+        if self.policy is not None:
+            self.policy.reset()
+        self._recording_name = f"rec_{self.env_name}_{ {'human': 'H', 'policy': 'pi'}.get(self.controller, 'rand') }"
         return to_hwc_uint8(self.obs)
 
     def action(self, inputs: InputState) -> int | None:
@@ -89,7 +102,9 @@ class DiamondBackend(Backend):
     @torch.no_grad()
     def step(self, action: int | None) -> Step:
         entropy = value = None
-        if action is None:
+        if action is None and self.policy is None:
+            action = int(self.rng.integers(self.keymap_size))
+        elif action is None:
             action, entropy, value = self.policy.act(self.obs)
         prev_obs = self.obs
         if self.env_name == "wm":
@@ -107,7 +122,7 @@ class DiamondBackend(Backend):
         self._record(prev_obs, action, rew, end, trunc, final)
         fields = {
             "env": self.env_name,
-            "control": "human" if self.human else "policy",
+            "control": self.controller,
             "timestep": self.t,
             "horizon": self.wm.horizon if self.env_name == "wm" else "-",
             "trunc": trunc,
@@ -135,12 +150,16 @@ class DiamondBackend(Backend):
             return False
         return True
 
+    @property
+    def controller(self) -> str:
+        return "human" if self.human else ("policy" if self.policy is not None else "random")
+
     def hud(self) -> dict[str, object]:
-        return {"env": self.env_name, "control": "human" if self.human else "policy"}
+        return {"env": self.env_name, "control": self.controller}
 
     def help_lines(self) -> list[str]:
         return [
-            "m       controller: policy / human (resets)",
+            f"m       controller: {'policy' if self.policy is not None else 'random'} / human (resets)",
             "up/down imagination horizon +1 / -1 (world model)",
             "left/right  environment: " + " / ".join(self.env_names),
             "Game keys (human control):",

@@ -2,6 +2,10 @@
 
 One frame of the loop is ``tick()`` (events -> maybe step -> draw -> record) so tests can drive it with
 posted events. Headless runs use SDL's dummy video driver and a scripted policy.
+
+A recording holds what a viewer should see: the frame and the header, captured before the window's own
+overlays (help, messages, the REC mark) are drawn. A person's play is recorded at the pace it was played (a
+slow model gives a slow video, as it looked), a scripted run at the target frame rate.
 """
 
 import os
@@ -71,8 +75,11 @@ class PlayApp:
         self.message, self.message_until = "", 0.0
         self.clock = pygame.time.Clock()
         self.step_times: list[float] = []
-        self.num_steps = 0
+        self.num_steps = 0  # in all, for --frames
+        self.episode_steps = 0  # since the last reset, shown in the header
         self.last_step: Step | None = None
+        self.record_time = 0.0  # seconds of play recorded so far (pauses do not count)
+        self.last_tick = time.monotonic()
         self.frame = backend.reset()
         self.screen = self._open_window(self.frame)
         if self.options.record_to is not None:
@@ -96,16 +103,19 @@ class PlayApp:
     # ----- one frame ----------------------------------------------------------------------
     def tick(self) -> bool:
         """Handle input, step the backend unless paused, draw, record. False once the app should quit."""
-        self._handle_events()
+        if self._handle_events() and self.running:
+            self._draw()  # input shows at once (REC, pause, help), not only after a slow model's next frame
         if not self.running:
             return False
         stepped = not self.paused or self.single_step
+        now = time.monotonic()
         if stepped:
             self._step()
+            if self.recorder is not None and self.recorder.num_frames:  # the first frame is at 0 s
+                self.record_time += 1 / self.fps_target if self.single_step else now - self.last_tick
             self.single_step = False
-        self._draw()
-        if self.recorder is not None and stepped:
-            self.recorder.write(self.screen_array())
+        self.last_tick = now
+        self._draw(record=stepped)
         if self.policy is None:
             self.clock.tick(self.fps_target)
         else:
@@ -145,6 +155,7 @@ class PlayApp:
         result = self.backend.step(action)
         self.step_times = (self.step_times + [time.perf_counter() - start])[-30:]
         self.num_steps += 1
+        self.episode_steps += 1
         self.frame, self.last_step = result.frame, result
         if result.done:
             self._reset()
@@ -152,10 +163,13 @@ class PlayApp:
     def _reset(self) -> None:
         self.frame = self.backend.reset()
         self.last_step = None
+        self.episode_steps = 0
 
     # ----- input --------------------------------------------------------------------------
-    def _handle_events(self) -> None:
-        for event in pygame.event.get():
+    def _handle_events(self) -> bool:
+        """Apply the pending input; True if there was any."""
+        events = pygame.event.get()
+        for event in events:
             if event.type == pygame.QUIT:
                 self.running = False
             elif event.type == pygame.KEYDOWN:
@@ -177,6 +191,7 @@ class PlayApp:
                 self._capture_mouse(False)
             elif event.type == pygame.WINDOWFOCUSGAINED and self.backend.uses_mouse and self.policy is None:
                 self._capture_mouse(True)
+        return bool(events)
 
     def _on_keydown(self, key: str) -> None:
         if key == "escape":
@@ -231,6 +246,7 @@ class PlayApp:
     def toggle_recording(self) -> None:
         if self.recorder is None:
             self.recorder = VideoWriter(self._timestamped(".mp4"), self.fps_target)
+            self.record_time = 0.0
             self._say(f"recording to {self.recorder.path}")
         else:
             self._stop_recording()
@@ -250,12 +266,17 @@ class PlayApp:
         self.message, self.message_until = message, time.monotonic() + MESSAGE_SECONDS
 
     # ----- drawing ------------------------------------------------------------------------
-    def _draw(self) -> None:
+    def _draw(self, record: bool = False) -> None:
+        """The frame and header; with ``record``, into the recording; then the window's own overlays."""
         self.screen.fill((0, 0, 0))
         surface = pygame.surfarray.make_surface(np.ascontiguousarray(self.frame.swapaxes(0, 1)))
         self.screen.blit(pygame.transform.scale(surface, self.frame_size), (0, self.header_height))
         if self.options.header:
             self._draw_header()
+        if record and self.recorder is not None:
+            self.recorder.write(self.screen_array(), at=self.record_time if self.policy is None else None)
+        if self.recorder is not None and not self.options.headless:
+            self._draw_lines(["REC"], (self.screen.get_width() - 44, 4), colour=(255, 60, 60), background=True)
         if self.show_help:
             self._draw_help()
         if time.monotonic() < self.message_until:
@@ -263,15 +284,15 @@ class PlayApp:
         pygame.display.flip()
 
     def hud_fields(self) -> dict[str, object]:
-        """Everything the header shows: the app's state, then the backend's."""
-        fps = len(self.step_times) / sum(self.step_times) if self.step_times else 0.0
-        state = "PAUSED" if self.paused else "PLAYING"
+        """Everything the header shows: the app's state, then the backend's. A scripted run (headless) is
+        not paced, so its display FPS would say nothing: only the model's own speed is shown."""
         fields = {
-            "mode": state + (" REC" if self.recorder else ""),
-            "step": self.num_steps,
-            "model FPS": f"{fps:.1f}",
-            "FPS": f"{self.clock.get_fps():.1f}",
+            "mode": "PAUSED" if self.paused else "PLAYING",
+            "step": self.episode_steps,
+            "model FPS": f"{len(self.step_times) / sum(self.step_times):.1f}" if self.step_times else "-",
         }
+        if self.policy is None:
+            fields["FPS"] = f"{self.clock.get_fps():.1f}"
         fields.update(self.backend.hud())
         if self.last_step is not None:
             fields.update(self.last_step.info)
@@ -285,14 +306,18 @@ class PlayApp:
             self._draw_lines(lines, (8 + c * column_width, 4))
 
     def _draw_help(self) -> None:
+        """On an opaque panel: the header below must not show through the key list."""
         lines = ["Keys (h to close)", *self.app_help(), "", *self.backend.help_lines()]
-        overlay = pygame.Surface(self.screen.get_size(), pygame.SRCALPHA)
-        overlay.fill((0, 0, 0, 190))
-        self.screen.blit(overlay, (0, 0))
-        self._draw_lines(lines, (16, 16))
+        width = max(self.font.size(line)[0] for line in lines) + 24
+        panel = pygame.Rect(8, 8, width, len(lines) * LINE_HEIGHT + 16)
+        pygame.draw.rect(self.screen, (24, 24, 32), panel)
+        pygame.draw.rect(self.screen, (120, 120, 140), panel, width=1)
+        self._draw_lines(lines, (panel.x + 12, panel.y + 8))
 
-    def _draw_lines(self, lines: list[str], origin: tuple[int, int], background: bool = False) -> None:
+    def _draw_lines(
+        self, lines: list[str], origin: tuple[int, int], background: bool = False, colour=(255, 255, 255)
+    ) -> None:
         x, y = origin
         for i, line in enumerate(lines):
-            text = self.font.render(line, True, (255, 255, 255), (0, 0, 0) if background else None)
+            text = self.font.render(line, True, colour, (0, 0, 0) if background else None)
             self.screen.blit(text, (x, y + i * LINE_HEIGHT))
