@@ -28,7 +28,8 @@ format: install
 
 # Without a display (a server, CI) the challenges play headless and write an MP4.
 HAS_DISPLAY := $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s)))
-HEADLESS = $(if $(HAS_DISPLAY),,--headless --frames 300 --out data/$@.mp4)
+# Videos people share: the game alone, no HUD over it.
+HEADLESS = $(if $(HAS_DISPLAY),,--headless --no-header --frames 300 --out data/$@.mp4)
 
 challenge1: install
 	$(BIN)/diamond-play --pretrained --game Breakout $(HEADLESS)

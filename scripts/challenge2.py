@@ -62,7 +62,7 @@ def main() -> None:
     bundled = Path("data/challenge2_bundled.mp4")
     from worldmodels.play.cli import has_display
 
-    where = [] if has_display() else ["--headless", "--frames", "100", "--out", str(bundled)]
+    where = [] if has_display() else ["--headless", "--no-header", "--frames", "100", "--out", str(bundled)]
     run("bundled", ["challenges.genie.play", "--pretrained", *where], dict(os.environ), timings)
     if args.play_only:
         return

@@ -162,7 +162,7 @@ def test_screenshot_and_help_overlay(app, tmp_path):
     press(pygame.K_p)
     app.tick()
     shots = list(tmp_path.glob("*.png"))
-    assert len(shots) == 1
+    assert len(shots) == 1 and shots[0].name.startswith("counting-")
     assert read_frames(shots[0]).shape[2:] == plain.shape[:2]
 
 
@@ -247,6 +247,16 @@ def test_input_is_drawn_before_a_slow_model_steps(tmp_path):
     app.tick()
     app.close()
     assert seen[0] == 0 and seen[1] > 0
+
+
+def test_outputs_of_a_game_with_a_slash_in_its_name_land_in_the_output_folder(tmp_path):
+    backend = CountingBackend()
+    backend.title = "ALE/Breakout-v5 (real game)"
+    app = PlayApp(backend, PlayOptions(size=96, fps=1000, out_dir=tmp_path))
+    app.tick()
+    shot = app.screenshot()
+    app.close()
+    assert shot.parent == tmp_path and shot.name.startswith("ale-breakout-v5-")
 
 
 def test_help_is_an_opaque_panel(tmp_path):

@@ -9,6 +9,7 @@ slow model gives a slow video, as it looked), a scripted run at the target frame
 """
 
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -227,7 +228,8 @@ class PlayApp:
     def _timestamped(self, suffix: str) -> Path:
         self.options.out_dir.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = self.options.out_dir / f"{self.backend.title.split()[0].lower()}-{stamp}{suffix}"
+        name = re.sub(r"[^a-z0-9]+", "-", self.backend.title.split()[0].lower()).strip("-")  # ALE/Breakout-v5
+        path = self.options.out_dir / f"{name}-{stamp}{suffix}"
         n = 1
         while path.exists():
             path = path.with_name(f"{path.stem}-{n}{suffix}")
