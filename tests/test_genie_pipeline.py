@@ -242,26 +242,34 @@ def test_eval_writes_every_metric(run, tmp_path, capsys):
     out = tmp_path / "eval.json"
     eval_cli.main(
         ["--checkpoint", str(run["genie"]), "--root", str(run["data"]), "--output", str(out)]
-        + ["--num_clips", "3", "--steps", "2"]
+        + ["--num_clips", "3", "--steps", "2", "--num_starts", "2", "--hold", "3"]
     )
     report = json.loads(out.read_text())
-    metrics = ["tokenizer_psnr", "tokenizer_ssim", "dynamics_psnr", "dynamics_psnr_random_actions", "delta_t_psnr"]
-    metrics += ["copy_last_frame_psnr", "action_nmi", "latent_actions_used"]
+    metrics = ["tokenizer_psnr", "tokenizer_ssim", "dynamics_psnr", "token_copy_psnr", "copy_last_frame_psnr"]
+    metrics += ["rollout_psnr", "rollout_psnr_random_actions", "delta_t_psnr", "action_nmi", "movement_nmi"]
+    metrics += ["movement_probe_accuracy", "movement_majority_accuracy", "latent_actions_used"]
     assert all(math.isfinite(report[k]) for k in metrics), report
-    assert report["delta_t_psnr"] == pytest.approx(report["dynamics_psnr"] - report["dynamics_psnr_random_actions"])
+    assert report["delta_t_psnr"] == pytest.approx(report["rollout_psnr"] - report["rollout_psnr_random_actions"])
     assert report["delta_t_psnr_stderr"] > 0, "three clips with random actions cannot all gain the same"
     assert report["num_clips"] == 3 and report["num_transitions"] == 2 * 8, "every transition of the test episodes"
     assert 0 <= report["action_nmi"] <= 1 and -1 <= report["tokenizer_ssim"] <= 1
+    motion = report["motion"]
+    assert len(motion["per_action"]) == 8 and set(motion["best"]) == {"LEFT", "RIGHT", "UP"}  # CoinRun's ways
+    assert all(0 <= b["fraction"] <= 1 and 0 < b["real_game"] <= 1 for b in motion["best"].values())
+    grid = Image.open(out.with_suffix(".grid.png"))
+    assert grid.height == 8 * (2 * 64 + 2) + 2  # one row per latent action, frames shown at twice their size
     table = capsys.readouterr().out
-    assert "ΔtPSNR" in table and f"wrote {out}" in table
+    assert "ΔtPSNR" in table and f"wrote {out}" in table and str(out.with_suffix(".grid.png")) in table
 
 
 def test_eval_generates_the_last_frame_of_a_clip_from_the_frames_before_it(run, monkeypatch):
+    """One step: frame 4 from the real frames 1-3. ΔtPSNR: frames 2-4 rolled out from the real frame 1 alone,
+    once with the inferred and once with random latent actions."""
     import worldmodels.genie.evaluation as evaluation
 
     tokenizer, lam, dynamics = load_genie(run["genie"])
-    clip_tokens, contexts = [], []
-    encode, sample = tokenizer.forward, evaluation.sample_next_frame
+    clip_tokens, contexts, rollouts = [], [], []
+    encode, sample, generate = tokenizer.forward, evaluation.sample_next_frame, evaluation.generate
 
     def recording_encode(video):
         out = encode(video)
@@ -272,13 +280,21 @@ def test_eval_generates_the_last_frame_of_a_clip_from_the_frames_before_it(run, 
         contexts.append(tokens)
         return sample(model, tokens, *args)
 
+    def recording_generate(model, first, actions, *args):
+        rollouts.append((first, actions))
+        return generate(model, first, actions, *args)
+
     monkeypatch.setattr(tokenizer, "forward", recording_encode)
     monkeypatch.setattr(evaluation, "sample_next_frame", recording_sample)
+    monkeypatch.setattr(evaluation, "generate", recording_generate)
     folder = run["data"] / "coinrun" / "test"
     evaluation.evaluate_clips(tokenizer, lam, dynamics, folder, 2, 2, 1.0, 8, 0, torch.device("cpu"))
     (tokens,) = clip_tokens  # one batch of clips
-    assert len(contexts) == 2  # inferred, then random actions
-    assert all(torch.equal(c, tokens.flatten(-2)[:, :-1]) for c in contexts)  # every frame but the target
+    (context,) = contexts
+    assert torch.equal(context, tokens.flatten(-2)[:, :-1])  # every frame but the target
+    assert len(rollouts) == 2 and all(torch.equal(first, tokens.flatten(-2)[:, :1]) for first, _ in rollouts)
+    assert all(actions.shape == (2, 3) for _, actions in rollouts)
+    assert not torch.equal(rollouts[0][1], rollouts[1][1])  # inferred, then random
 
 
 def test_standard_error_of_the_mean_by_hand():

@@ -33,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_episodes", type=int, help="episodes to store (default: --num_envs)")
     parser.add_argument("--seed", type=int, default=0, help="same seed and flags -> identical files (default: 0)")
     parser.add_argument("--distribution_mode", choices=("easy", "hard"), default="hard", help="(default: hard)")
-    parser.add_argument("--policy", choices=POLICIES, default="random", help="sticky repeats actions (default: random)")
+    parser.add_argument(
+        "--policy",
+        choices=POLICIES,
+        default="random",
+        help="sticky repeats actions; moves: sticky over the game's distinct movements, evenly (default: random)",
+    )
     parser.add_argument("--start_level", type=int, default=0, help="first procgen level seed (default: 0)")
     parser.add_argument("--num_levels", type=int, default=0, help="level seeds to draw from; 0 = unlimited")
     parser.add_argument("--preview", action="store_true", help="also write an MP4 per episode")

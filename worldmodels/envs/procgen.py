@@ -34,10 +34,12 @@ GAMES = (
 )
 NUM_ACTIONS = 15  # every game shares procgen's 15 key combinations (env.py get_combos)
 FPS = 15  # procgen's human step rate
-POLICIES = ("random", "sticky")
+POLICIES = ("random", "sticky", "moves")
 # Sticky actions repeat the previous one with this probability, so a choice lasts 1 / (1 - 0.75) = 4
 # steps on average: motion stays coherent over a 16-frame clip, which gives latent actions something
 # to explain. "random" (a new uniform action every step) is what the Genie paper's CoinRun data used.
+# "moves" is sticky over the game's distinct movements (procgen_moves), each as likely: under uniform
+# actions CoinRun stands still 9 times in 15 (its letter keys and DOWN do nothing) and jumps 3 in 15.
 STICKY_REPEAT = 0.75
 # Procgen ends an episode by itself after this many steps (game.cpp; bigfish.cpp and bossfight.cpp
 # raise it). That end is a time limit, so it is stored as truncated, not as a real end.
@@ -69,9 +71,13 @@ def _procgen():
     return procgen
 
 
-def sample_actions(policy: str, rng: np.random.Generator, previous: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """One action per game; ``sticky`` starts every episode (``first``) with a fresh uniform action."""
-    fresh = rng.integers(NUM_ACTIONS, size=len(previous))
+def sample_actions(
+    policy: str, rng: np.random.Generator, previous: np.ndarray, first: np.ndarray, choices: np.ndarray | None = None
+) -> np.ndarray:
+    """One action per game; ``sticky`` and ``moves`` start every episode (``first``) with a fresh action,
+    drawn uniformly from ``choices`` (default: all 15)."""
+    choices = np.arange(NUM_ACTIONS) if choices is None else choices
+    fresh = choices[rng.integers(len(choices), size=len(previous))]
     if policy == "random":
         return fresh
     repeat = (rng.random(len(previous)) < STICKY_REPEAT) & ~first
@@ -110,6 +116,11 @@ def rollout(
         rand_seed=int(env_seed.generate_state(1)[0] & 0x7FFFFFFF),  # procgen takes a 31-bit seed
     )
     rng = np.random.default_rng(policy_seed)
+    choices = None
+    if policy == "moves":
+        from worldmodels.envs.procgen_moves import movement_classes
+
+        choices = np.array([actions[0] for actions in movement_classes(game)])
     limit = time_limit(game)
     _, ob, first = env.observe()
     frames, actions = ob["rgb"], np.zeros(num_envs, np.int64)
@@ -118,7 +129,7 @@ def rollout(
     resetting = np.zeros(num_envs, bool)  # cut last step: this step only resets the game
     started = num_envs
     while recording.any():
-        actions = sample_actions(policy, rng, actions, first)
+        actions = sample_actions(policy, rng, actions, first, choices)
         env.act(np.where(resetting, _FORCE_RESET, actions).astype(np.int32))
         rew, ob, first = env.observe()
         for i in np.flatnonzero(recording & ~resetting):
