@@ -41,13 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--start_level", type=int, default=0, help="first procgen level seed (default: 0)")
     parser.add_argument("--num_levels", type=int, default=0, help="level seeds to draw from; 0 = unlimited")
+    parser.add_argument(
+        "--frame_skip", type=int, default=1, help="game steps per stored frame, the action held (default: 1)"
+    )
     parser.add_argument("--preview", action="store_true", help="also write an MP4 per episode")
     parser.add_argument("--append", action="store_true", help="add to a source folder that already has episodes")
     return parser
 
 
 def check_args(args: argparse.Namespace) -> None:
-    for flag in ("num_envs", "timeout", "num_episodes"):
+    for flag in ("num_envs", "timeout", "num_episodes", "frame_skip"):
         if getattr(args, flag) < 1:
             raise UserError(f"--{flag} {getattr(args, flag)}: must be at least 1")
     for flag in ("start_level", "num_levels"):
@@ -55,18 +58,19 @@ def check_args(args: argparse.Namespace) -> None:
             raise UserError(f"--{flag} {getattr(args, flag)}: must not be negative")
 
 
-def write(episode: Episode, path: Path, preview: Path | None) -> None:
+def write(episode: Episode, path: Path, preview: Path | None, fps: float) -> None:
     """The preview first: an episode file on disk means its preview is there too (a resumed run skips both)."""
     if preview is not None:
         from worldmodels.core.video import write_video
 
-        write_video(preview, episode.obs, fps=FPS)
+        write_video(preview, episode.obs, fps=fps)
     episode.save(path)
 
 
 def run_settings(args: argparse.Namespace, game: str) -> dict:
     """Everything that decides which episodes a run plays: the same settings give the same episodes."""
     names = ("num_envs", "timeout", "num_episodes", "seed", "distribution_mode", "policy", "start_level", "num_levels")
+    names += ("frame_skip",)
     return {"game": game} | {name: getattr(args, name) for name in names}
 
 
@@ -118,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         distribution_mode=args.distribution_mode,
         start_level=args.start_level,
         num_levels=args.num_levels,
+        frame_skip=args.frame_skip,
     )
     # Compressing an episode costs about three times as long as playing it, so writers run beside the
     # rollout (zlib and the video encoder release the GIL); a bounded queue keeps memory flat.
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
             if (source / f"{name}.npz").is_file():
                 continue  # written before this run was interrupted
             video = preview / f"{name}.mp4" if args.preview else None
-            pending.append(pool.submit(write, episode, source / f"{name}.npz", video))
+            pending.append(pool.submit(write, episode, source / f"{name}.npz", video, FPS / args.frame_skip))
             while len(pending) > 2 * workers or (pending and pending[0].done()):
                 pending.popleft().result()
             progress.update(task, advance=1, description=f"{game} episodes ({num_frames} frames)")
@@ -141,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     continued = f", continuing a run that had {done}" if done else ""
     print(f"wrote {args.num_episodes - done} episodes{continued} ({num_frames} frames in all) to {source}")
     if args.preview:
-        print(f"previews (MP4, {FPS} fps) in {preview}")
+        print(f"previews (MP4, {FPS / args.frame_skip:g} fps) in {preview}")
 
 
 if __name__ == "__main__":

@@ -94,6 +94,7 @@ def rollout(
     distribution_mode: str = "hard",
     start_level: int = 0,
     num_levels: int = 0,
+    frame_skip: int = 1,
 ) -> Iterator[Episode]:
     """Play ``num_episodes`` episodes in ``num_envs`` parallel games and yield each one as it finishes.
 
@@ -102,6 +103,9 @@ def rollout(
     not over-represented. After a real end the frame that followed is never shown (procgen resets within
     the step), so ``final_obs`` repeats the last frame; after a cut it is the true next frame.
     ``num_levels`` 0 means unlimited levels. The same arguments give the same episodes in the same order.
+    With ``frame_skip`` k, each stored step holds its action for k game steps (rewards summed) and stores
+    every k-th frame: the view moves k times as far between stored frames. A game that ends within those k
+    steps is restarted at the last of them, so every stored episode opens on a level's first frame.
     """
     if policy not in POLICIES:
         raise UserError(f"policy {policy!r}: expected one of {', '.join(POLICIES)}")
@@ -130,8 +134,14 @@ def rollout(
     started = num_envs
     while recording.any():
         actions = sample_actions(policy, rng, actions, first, choices)
-        env.act(np.where(resetting, _FORCE_RESET, actions).astype(np.int32))
-        rew, ob, first = env.observe()
+        rew, ended = np.zeros(num_envs, np.float32), np.zeros(num_envs, bool)
+        for repeat in range(frame_skip):  # a reset (after a cut, or an early end) comes last: a level start
+            restart = (resetting | ended) & (repeat == frame_skip - 1)
+            env.act(np.where(restart, _FORCE_RESET, actions).astype(np.int32))
+            step_rew, ob, step_first = env.observe()
+            rew += np.where(ended | resetting, 0, step_rew)
+            ended |= step_first & ~resetting
+        first = ended | resetting  # a new episode shows now
         for i in np.flatnonzero(recording & ~resetting):
             steps[i].append((frames[i], actions[i], rew[i]))
             length = len(steps[i])

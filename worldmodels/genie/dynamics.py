@@ -1,11 +1,16 @@
 """Genie's dynamics model (Bruce et al. 2024, section 2.1): a MaskGIT ST-transformer over video tokens.
 
 Frames of token ids z_1..z_T go in with some tokens replaced by a learned mask token; the model predicts
-the masked ids. The latent action a_t (the LAM's code for the transition t -> t+1) is an additive embedding
-on the tokens of frame t+1, the frame it leads to (padding the actions on the wrong side shifts them by one
-frame, so a predicted frame never gets the action that produced it: Jafar issue #14, Jasmine issue #122).
-Training masks frames 2..T with a Bernoulli rate drawn uniformly from [0.5, 1]; the first frame is never
-masked (it is the prompt at play time).
+the masked ids. The latent action a_t (the LAM's code for the transition t -> t+1) reaches frame t+1, the
+frame it leads to (padding the actions on the wrong side shifts them by one frame, so a predicted frame never
+gets the action that produced it: Jafar issue #14, Jasmine issue #122), either as an embedding added to every
+token of that frame (the paper) or as one extra token in front of the frame's tokens (``action_token``:
+Jasmine found this essential for CoinRun), which spatial attention reads and whose output is dropped.
+
+Training masks frames 2..T, each with a Bernoulli rate drawn uniformly from [0.5, 1]; the first frame is
+never masked (it is the prompt at play time). At play time the new frame starts fully masked, a case the
+uniform rate almost never shows: ``full_mask`` hides a whole frame with that probability, so that the model
+learns to predict a frame from the past and the action alone.
 
 ``forward`` runs a whole window. For sampling, ``context`` + ``step`` do the same work in two parts: time
 attention is causal and everything else is per frame, so the past frames' temporal keys/values do not
@@ -35,6 +40,7 @@ class DynamicsConfig:
     depth: int = 12
     heads: int = 8
     max_frames: int = 16
+    action_token: bool = False  # the latent action as an extra token per frame instead of added to every token
 
     def problems(self) -> list[str]:
         return not_a_multiple(self, "dim", "heads")
@@ -72,6 +78,11 @@ def block_with_cache(block: STBlock, x: Tensor, cache: tuple[Tensor, Tensor] | N
     return x + block.mlp(block.norm_mlp(x)), (k, v)
 
 
+def leading(actions: Tensor) -> Tensor:
+    """actions b (t-1), a_i from frame i to i+1 -> b t: the action leading to each frame (-1: none, frame 1)."""
+    return F.pad(actions, (1, 0), value=-1)
+
+
 class DynamicsModel(nn.Module):
     def __init__(self, cfg: DynamicsConfig | None = None):
         super().__init__()
@@ -80,31 +91,37 @@ class DynamicsModel(nn.Module):
         self.token_emb = nn.Embedding(cfg.num_codes, cfg.dim)
         self.mask_token = nn.Parameter(torch.randn(cfg.dim) * 0.02)
         self.action_emb = nn.Embedding(cfg.num_actions, cfg.dim)
-        self.transformer = STTransformer(cfg.dim, cfg.depth, cfg.heads, cfg.tokens_per_frame, cfg.max_frames)
+        slots = cfg.tokens_per_frame + cfg.action_token
+        self.transformer = STTransformer(cfg.dim, cfg.depth, cfg.heads, slots, cfg.max_frames)
         self.head = nn.Linear(cfg.dim, cfg.num_codes)
 
-    def embed(self, tokens: Tensor, mask: Tensor | None) -> Tensor:
-        """tokens b t s (ids), mask b t s (True = hidden) -> b t s d."""
+    def embed(self, tokens: Tensor, actions: Tensor, mask: Tensor | None) -> Tensor:
+        """tokens b t s (ids), actions b t (the one leading to each frame; -1: none), mask b t s (True = hidden)
+        -> b t s d, or b t (1+s) d with the action token first."""
         x = self.token_emb(tokens)
-        return x if mask is None else torch.where(mask[..., None], self.mask_token.to(x.dtype), x)
+        if mask is not None:
+            x = torch.where(mask[..., None], self.mask_token.to(x.dtype), x)
+        a = self.action_emb(actions.clamp(min=0)) * (actions >= 0)[..., None]  # b t d, zero where none
+        return torch.cat((a[:, :, None], x), dim=2) if self.cfg.action_token else x + a[:, :, None]
 
-    def action_embedding(self, actions: Tensor) -> Tensor:
-        """actions b (t-1) -> b t 1 d: a_i on frame i+1, nothing on the first frame."""
-        return F.pad(self.action_emb(actions), (0, 0, 1, 0))[:, :, None]
+    def logits(self, x: Tensor) -> Tensor:
+        """Transformer output b t S d -> logits b t s v of the frame tokens (an action token has none)."""
+        return self.head(x[:, :, -self.cfg.tokens_per_frame :])
 
     def forward(self, tokens: Tensor, actions: Tensor, mask: Tensor | None = None) -> Tensor:
         """tokens b t s, actions b (t-1) (a_i leads from frame i to i+1), mask b t s -> logits b t s v."""
         if tokens.shape[1] > self.cfg.max_frames:
             raise ValueError(f"{tokens.shape[1]} frames, the model holds at most {self.cfg.max_frames}")
-        x = self.embed(tokens, mask) + self.action_embedding(actions)
-        return self.head(self.transformer(x))
+        return self.logits(self.transformer(self.embed(tokens, leading(actions), mask)))
 
     def loss(
-        self, tokens: Tensor, actions: Tensor, mask_rate: tuple[float, float] = (0.5, 1.0)
+        self, tokens: Tensor, actions: Tensor, mask_rate: tuple[float, float] = (0.5, 1.0), full_mask: float = 0.0
     ) -> tuple[Tensor, Tensor]:
-        """MaskGIT training loss: (cross-entropy on the masked tokens, their prediction accuracy)."""
+        """MaskGIT training loss: (cross-entropy on the masked tokens, their prediction accuracy). Each frame
+        after the first is masked at a rate drawn from ``mask_rate``, or wholly with probability ``full_mask``."""
         b, t, s = tokens.shape
-        rate = torch.empty(b, 1, 1, device=tokens.device).uniform_(*mask_rate)
+        rate = torch.empty(b, t, 1, device=tokens.device).uniform_(*mask_rate)
+        rate = torch.where(torch.rand(b, t, 1, device=tokens.device) < full_mask, 1.0, rate)
         mask = torch.rand(b, t, s, device=tokens.device) < rate
         mask[:, 0] = False
         logits = self(tokens, actions, mask)[mask]
@@ -114,7 +131,7 @@ class DynamicsModel(nn.Module):
     def context(self, tokens: Tensor, actions: Tensor) -> DynamicsCache:
         """The temporal keys/values of past frames tokens b t s (no mask) with actions b (t-1)."""
         tr = self.transformer
-        x = self.embed(tokens, None) + self.action_embedding(actions)
+        x = self.embed(tokens, leading(actions), None)
         x = x + tr.spatial_pos + tr.temporal_pos[: x.shape[1], None]
         layers = []
         for block in tr.blocks:
@@ -127,8 +144,8 @@ class DynamicsModel(nn.Module):
         tr, t = self.transformer, cache.num_frames
         if t >= self.cfg.max_frames:
             raise ValueError(f"{t} cached frames, the model holds at most {self.cfg.max_frames} with the new one")
-        x = self.embed(tokens[:, None], None if mask is None else mask[:, None])
-        x = x + self.action_emb(action)[:, None, None] + tr.spatial_pos + tr.temporal_pos[t]
+        x = self.embed(tokens[:, None], action[:, None], None if mask is None else mask[:, None])
+        x = x + tr.spatial_pos + tr.temporal_pos[t]
         for block, kv in zip(tr.blocks, cache.layers):
             x = block_with_cache(block, x, kv)[0]
-        return self.head(tr.norm(x))[:, 0]
+        return self.logits(tr.norm(x))[:, 0]

@@ -54,9 +54,12 @@ class GenieModule(LightningModule):
         lam_heads: int = _LAM.heads,
         lam_latent_dim: int = _LAM.latent_dim,
         lam_dead_code_steps: int = _LAM.dead_code_steps,
+        lam_pairwise: bool = _LAM.pairwise,
         dynamics_dim: int = _DYNAMICS.dim,
         dynamics_depth: int = _DYNAMICS.depth,
         dynamics_heads: int = _DYNAMICS.heads,
+        dynamics_action_token: bool = _DYNAMICS.action_token,
+        full_mask: float = 0.0,
         lr: float = 3e-5,
         min_lr: float = 3e-6,
         warmup_steps: int = 5000,
@@ -82,6 +85,7 @@ class GenieModule(LightningModule):
                 latent_dim=lam_latent_dim,
                 max_frames=max_frames,
                 dead_code_steps=lam_dead_code_steps,
+                pairwise=lam_pairwise,
             )
         )
         self.dynamics = DynamicsModel(
@@ -93,6 +97,7 @@ class GenieModule(LightningModule):
                 depth=dynamics_depth,
                 heads=dynamics_heads,
                 max_frames=max_frames,
+                action_token=dynamics_action_token,
             )
         )
         self.register_buffer("val_actions_used", torch.zeros(num_actions), persistent=False)
@@ -113,7 +118,7 @@ class GenieModule(LightningModule):
         with torch.no_grad():
             tokens = self.tokenizer.encode(video).flatten(-2)
         reconstruction, actions, lam_loss = self.lam(video)
-        dynamics_loss, accuracy = self.dynamics.loss(tokens, actions)
+        dynamics_loss, accuracy = self.dynamics.loss(tokens, actions, full_mask=self.hparams.full_mask)
         loss = lam_loss + dynamics_loss
         metrics = {
             "loss": loss,

@@ -12,6 +12,12 @@ patches of x_t plus the embedding of a_t and is trained to output x_{t+1}: causa
 sees x_1..x_t and a_1..a_t, never x_{t+1} itself. Pixels are in [-1, 1]; the output head is linear (the paper
 squashes [0, 1] pixels with a sigmoid) so that the loss is a plain MSE that can reach saturated pixels.
 
+``pairwise`` cuts the clip into its transitions: the encoder sees x_t and x_{t+1} only, the decoder x_t and
+a_t only. A decoder that sees the history can predict most of the next frame from it (in CoinRun the player
+keeps its speed), so the action is left with little to explain and the codes drift to whatever else varies
+(the collapse tinyworlds and LAPO report); from one frame the decoder cannot tell where the player is
+heading, so the action has to say it.
+
 Tensor letters: b batch, t frames, n patches per frame, d width, l latent-action width, c/h/w pixels.
 """
 
@@ -39,6 +45,7 @@ class LatentActionConfig:
     latent_dim: int = 32
     max_frames: int = 16
     dead_code_steps: int = 50  # Jafar re-seeds LAM codes unused for 50 steps: small codebooks collapse easily
+    pairwise: bool = False  # each transition on its own: encoder (x_t, x_{t+1}), decoder (x_t, a_t)
 
     def problems(self) -> list[str]:
         return not_a_multiple(self, "image_size", "patch_size") + not_a_multiple(self, "dim", "heads")
@@ -77,6 +84,13 @@ class LatentActionModel(nn.Module):
 
     def latent(self, video: Tensor) -> Tensor:
         """video b t c h w -> continuous latent actions b (t-1) l (the action token's output at frames 2..t)."""
+        if self.cfg.pairwise:
+            b, t = video.shape[:2]
+            pairs = video.unfold(1, 2, 1).movedim(-1, 2).flatten(0, 1)  # (b (t-1)) 2 c h w
+            return self._latent(pairs).unflatten(0, (b, t - 1))[:, :, 0]
+        return self._latent(video)
+
+    def _latent(self, video: Tensor) -> Tensor:
         x = self.encoder_in(self.patchify(video))
         action_tokens = self.action_token.expand(*x.shape[:2], 1, -1)
         return self.to_latent(self.encoder(torch.cat((action_tokens, x), dim=2))[:, 1:, 0])
@@ -88,6 +102,10 @@ class LatentActionModel(nn.Module):
     def decode(self, past: Tensor, actions: Tensor) -> Tensor:
         """Frames x_1..x_{t} (b t c h w) and quantised a_1..a_{t} (b t l) -> predicted x_2..x_{t+1} (b t c h w)."""
         x = self.decoder_in(self.patchify(past)) + self.action_in(actions)[:, :, None]
+        if self.cfg.pairwise:
+            return self.unpatchify(self.to_pixels(self.decoder(x.flatten(0, 1)[:, None]))).unflatten(0, past.shape[:2])[
+                :, :, 0
+            ]
         return self.unpatchify(self.to_pixels(self.decoder(x)))
 
     def forward(self, video: Tensor) -> tuple[Tensor, Tensor, Tensor]:
