@@ -20,12 +20,14 @@ import time
 from pathlib import Path
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-# Small: 60 episodes of at most 400 steps (about 16k frames, 15 s to sample) of a sticky policy, whose
-# repeated actions move the agent far enough for the small models to tell actions apart (latent/true action
-# NMI 0.09 vs 0.02 with a random policy). GPU: Appendix F of the paper, 10k levels x 1000 steps of a random
+# Small: 120 episodes of at most 400 stored steps, each holding its action for 3 game steps (about 12k
+# frames, 30 s to sample), played by the "moves" policy: sticky over the game's distinct movements, evenly,
+# so that walking left and right and jumping are all common (a uniform random policy stands still 9 times in
+# 15 in CoinRun), and held long enough per frame that a step moves the view by a visible amount (a CoinRun
+# step moves it by about a pixel at most). GPU: Appendix F of the paper, 10k levels x 1000 steps of a random
 # policy in hard mode.
 SAMPLE = {
-    "small": ["--num_envs", "8", "--num_episodes", "60", "--timeout", "400", "--policy", "sticky"],
+    "small": ["--num_envs", "8", "--num_episodes", "120", "--timeout", "400", "--policy", "moves", "--frame_skip", "3"],
     "gpu": ["--num_envs", "64", "--num_episodes", "10000", "--num_levels", "10000", "--timeout", "1000"],
 }
 
@@ -57,42 +59,41 @@ def main() -> None:
         "2-core machine two threads waiting for each other ran the tokenizer 8x slower)",
     )
     parser.add_argument("--play-only", action="store_true", help="play the bundled model, train nothing")
+    parser.add_argument("--env_name", default="coinrun", help="the procgen game to train on (default: coinrun)")
     args = parser.parse_args()
     timings: dict[str, float] = {}
     bundled = Path("data/challenge2_bundled.mp4")
     from worldmodels.play.cli import has_display
 
+    game = args.env_name.strip().lower()
     where = [] if has_display() else ["--headless", "--no-header", "--frames", "100", "--out", str(bundled)]
-    run("bundled", ["challenges.genie.play", "--pretrained", *where], dict(os.environ), timings)
+    if game == "coinrun":  # the bundled model is a CoinRun one
+        run("bundled", ["challenges.genie.play", "--pretrained", *where], dict(os.environ), timings)
     if args.play_only:
         return
     size = "gpu" if args.gpu else "small"
     root = args.root or Path("data" if args.gpu else "data/small")
     configs = CONFIGS if args.gpu else CONFIGS / "small"
     env = dict(os.environ) if args.gpu else {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-    source = root / "coinrun" / "source"
+    source = root / game / "source"
     if any(source.glob("episode_*.npz")):
         print(f"== sample: reusing the episodes in {source}")
     else:
         run(
             "sample",
-            ["challenges.genie.sample", "--env_name", "coinrun", "--root", str(root), *SAMPLE[size]],
+            ["challenges.genie.sample", "--env_name", game, "--root", str(root), *SAMPLE[size]],
             env,
             timings,
         )
-    run("split", ["challenges.genie.split", "--env_name", "coinrun", "--root", str(root)], env, timings)
-    run(
-        "tokenizer",
-        ["challenges.genie.tokenizer", "fit", "-c", str(configs / "tokenize.yaml"), "--data.root", str(root)],
-        env,
-        timings,
-    )
+    run("split", ["challenges.genie.split", "--env_name", game, "--root", str(root)], env, timings)
+    data = ["--data.root", str(root), "--data.env_name", game]
+    run("tokenizer", ["challenges.genie.tokenizer", "fit", "-c", str(configs / "tokenize.yaml"), *data], env, timings)
     tokenizer = newest_checkpoint(Path("data/log/tokenizer"))
-    genie_args = ["fit", "-c", str(configs / "genie.yaml"), "--data.root", str(root)]
+    genie_args = ["fit", "-c", str(configs / "genie.yaml"), *data]
     run("genie", ["challenges.genie.genie", *genie_args, "--model.tokenizer_ckpt_path", str(tokenizer)], env, timings)
     genie = newest_checkpoint(Path("data/log/genie"))
-    report, video = Path(f"data/challenge2_{size}_eval.json"), Path(f"data/challenge2_{size}.mp4")
-    model = ["--checkpoint", str(genie), "--root", str(root)]
+    report, video = Path(f"data/challenge2_{size}_{game}_eval.json"), Path(f"data/challenge2_{size}_{game}.mp4")
+    model = ["--checkpoint", str(genie), "--root", str(root), "--env_name", game]
     clips = ["--num_clips", "1024" if args.gpu else "256"]  # ΔtPSNR is a small difference: average many clips
     run("eval", ["challenges.genie.eval", *model, *clips, "--output", str(report)], env, timings)
     run("play", ["challenges.genie.play", *model, "--output", str(video)], env, timings)
@@ -101,12 +102,13 @@ def main() -> None:
     for stage, seconds in timings.items():
         print(f"  {stage:<10}{seconds / 60:6.1f} min")
     print(f"  {'total':<10}{sum(timings.values()) / 60:6.1f} min")
-    print(f"data:        {root}/coinrun/{{train,val,test}}")
+    print(f"data:        {root}/{game}/{{train,val,test}}")
     print(f"tokenizer:   {tokenizer}")
     print(f"genie:       {genie}  (logs: tensorboard --logdir {genie.parents[1]})")
     print(f"evaluation:  {report}")
+    print(f"action grid: {report.with_suffix('.grid.png')}  (rows = latent actions, columns = time)")
     print(f"video:       {video}")
-    print(f"play it:     genie-play --checkpoint {genie} --root {root}")
+    print(f"play it:     genie-play --checkpoint {genie} --root {root} --env_name {game}")
 
 
 if __name__ == "__main__":

@@ -78,3 +78,27 @@ def test_action_grid_has_a_row_per_action_and_a_column_per_frame():
     grid = action_grid(videos, ["a", "b", "c"], scale=2)
     assert grid.shape == (3 * 130 + 2, 120 + 5 * 130 + 2, 3)
     assert (grid[135:200, 130:240] == 255).all() and (grid[5:100, 130:240] == 0).all()
+
+
+def test_eval_reads_the_frame_skip_genie_sample_used(tmp_path):
+    """The real game's reference motion must hold each movement as long as a stored step of the data lasted."""
+    import json
+
+    from challenges.genie.eval import frame_skip
+
+    assert frame_skip(tmp_path, "coinrun") == 1  # no settings: one game step per frame
+    source = tmp_path / "coinrun" / "source"
+    source.mkdir(parents=True)
+    (source / "sample.json").write_text(json.dumps({"settings": {"frame_skip": 3}, "first_id": 0}))
+    assert frame_skip(tmp_path, "coinrun") == 3
+    (source / "sample.json").write_text("{not json")
+    assert frame_skip(tmp_path, "coinrun") == 1
+
+
+def test_held_movements_step_as_far_as_the_frame_skip_says():
+    from worldmodels.envs.procgen_moves import hold_movements
+
+    one, three = (hold_movements("coinrun", num_states=4, hold=2, frame_skip=k)["RIGHT"] for k in (1, 3))
+    assert one.shape == three.shape == (4, 3, 64, 64, 3)
+    assert np.array_equal(one[:, 0], three[:, 0])  # the same start states
+    assert not np.array_equal(one[:, -1], three[:, -1])  # two game steps vs six

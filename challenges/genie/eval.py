@@ -69,6 +69,14 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def frame_skip(root: Path, game: str) -> int:
+    """The game steps per stored frame of the data, from the settings genie-sample keeps (1 if unknown)."""
+    try:
+        return int(json.loads((root / game / "source" / "sample.json").read_text())["settings"]["frame_skip"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 1
+
+
 def grid_labels(motion: dict) -> list[str]:
     """Per row of the grid: the latent action and the ways it goes from most start frames."""
     labels = []
@@ -128,9 +136,11 @@ def main(argv: list[str] | None = None) -> None:
         args.seed,
         args.batch_size,
         device,
+        frame_skip(args.root, resolve_game(args.env_name)),
     )
     report |= {"num_starts": len(videos[0]), "hold": args.hold, "motion": motion}
-    grid = save_grid(args.grid or args.output.with_suffix(".grid.png"), videos[:, 0], grid_labels(motion))
+    middle = videos[:, len(videos[0]) // 2]  # a start from inside an episode: level starts face a wall
+    grid = save_grid(args.grid or args.output.with_suffix(".grid.png"), middle, grid_labels(motion))
     with atomic_path(args.output) as tmp:
         Path(tmp).write_text(json.dumps(report, indent=2) + "\n")
     print(table(report))

@@ -67,9 +67,12 @@ def movement_of(game: str) -> np.ndarray:
     return lookup
 
 
-def hold_movements(game: str, num_states: int = 40, hold: int = 8, seed: int = 7) -> dict[str, np.ndarray]:
+def hold_movements(
+    game: str, num_states: int = 40, hold: int = 8, frame_skip: int = 1, seed: int = 7
+) -> dict[str, np.ndarray]:
     """The real game's answer to "what does holding this movement look like": from ``num_states`` states
-    reached by random play, each movement held for ``hold`` steps from the same cloned state.
+    reached by random play, each movement held for ``hold`` stored steps (of ``frame_skip`` game steps each,
+    as genie-sample stores them) from the same cloned state.
     Returns class name -> frames num_states x (1 + hold) x h x w x 3."""
     classes = movement_classes(game)
     env = _procgen().ProcgenGym3Env(num=1, env_name=resolve_game(game), distribution_mode="hard", rand_seed=seed)
@@ -83,7 +86,8 @@ def hold_movements(game: str, num_states: int = 40, hold: int = 8, seed: int = 7
             env.set_state(state)
             frames = [env.observe()[1]["rgb"][0].copy()]
             for _ in range(hold):
-                env.act(np.array([actions[0]], np.int32))
+                for _ in range(frame_skip):
+                    env.act(np.array([actions[0]], np.int32))
                 frames.append(env.observe()[1]["rgb"][0].copy())
             out[class_name(actions)].append(np.stack(frames))
         env.set_state(state)

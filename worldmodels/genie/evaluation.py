@@ -171,11 +171,11 @@ def goes(videos: np.ndarray, directions: dict[str, np.ndarray]) -> dict[str, np.
     return {name: travel @ (v / (np.linalg.norm(v) + 1e-9)) >= 0.5 for name, v in directions.items()}
 
 
-def real_motion(game: str, hold: int) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+def real_motion(game: str, hold: int, frame_skip: int) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """(per direction, the mean view shift when the real player holds that movement; per direction, the
     fraction of start states from which holding it in the real game travels that way: the ceiling for a
     world model's consistency, since walls and mid-air states stop the real player too)."""
-    held = hold_movements(game, hold=hold)
+    held = hold_movements(game, hold=hold, frame_skip=frame_skip)
     directions = {d: np.stack([video_shifts(v).sum(0) for v in held[d]]).mean(0) for d in DIRECTIONS if d in held}
     return directions, {d: float(goes(held[d], directions)[d].mean()) for d in directions}
 
@@ -232,12 +232,14 @@ def evaluate_motion(
     seed: int,
     batch_size: int,
     device: torch.device,
+    frame_skip: int = 1,
 ) -> tuple[dict, Tensor]:
-    """(motion report, the held videos k b t c h w) from ``num_starts`` real frames spread over the folder."""
+    """(motion report, the held videos k b t c h w) from ``num_starts`` real frames spread over the folder;
+    ``frame_skip``: the game steps per stored frame of the data (genie-sample --frame_skip)."""
     clips = ClipDataset(folder, 1, random_offsets=False)
     starts = torch.stack([clips[i][0][0] for i in evenly_spaced(len(clips), num_starts)]).to(device)
     videos = hold_each_action(tokenizer, dynamics, starts, hold, steps, temperature, seed, batch_size)
-    directions, real = real_motion(game, hold)
+    directions, real = real_motion(game, hold, frame_skip)
     report = motion_report(videos, directions, real)
     report["consistent"] = sorted(k for k, v in report["best"].items() if v["fraction"] >= CONSISTENT)
     return report, videos
