@@ -135,6 +135,22 @@ def test_clips_are_windows_of_the_episodes(data_root):
     assert starts == {4, 5, 6}, starts  # random offsets, always inside the 10-frame episode
 
 
+def test_training_clips_never_cross_an_episode_end(tmp_path):
+    """A clip over a reset would teach the dynamics model (and the LAM) a jump no action causes (Jafar's bug)."""
+    dataset = EpisodeDataset(tmp_path)
+    for shade, length in enumerate((5, 7, 9, 4)):
+        obs = np.full((length, 64, 64, 3), 40 * shade, np.uint8)
+        zeros = np.zeros(length)
+        dataset.add(Episode.from_steps(list(obs), np.arange(length), zeros, zeros, zeros, obs[0]))
+    clips = ClipDataset(tmp_path, clip_length=4, random_offsets=True)
+    torch.manual_seed(0)
+    for _ in range(20):
+        for i in range(len(clips)):
+            video, actions = clips[i]
+            assert (video == video[0, 0, 0, 0]).all(), "a clip mixes frames of two episodes"
+            assert actions.tolist() == list(range(actions[0], actions[0] + 4)), "a clip is not one window"
+
+
 def test_cli_fit_writes_a_checkpoint_load_tokenizer_reads(data_root, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = ["fit", "-c", TINY_CONFIG, "--data.root", str(data_root), "--data.env_name", "CoinRun"]
