@@ -238,6 +238,13 @@ def test_play_backend_maps_number_keys_to_latent_actions(run, tmp_path):
     assert read_video(out).shape[0] == 3
 
 
+def test_play_samples_fewer_maskgit_steps_live_than_for_a_video(run, monkeypatch):
+    played = []
+    monkeypatch.setattr(play_cli, "run_play", lambda backend, args: played.append(backend.world.steps))
+    play_cli.main(["--checkpoint", str(run["genie"]), "--root", str(run["data"]), "--headless", "--out", "x.mp4"])
+    assert played == [play_cli.PLAY_STEPS] and play_cli.PLAY_STEPS < play_cli.VIDEO_STEPS == 25
+
+
 def test_eval_writes_every_metric(run, tmp_path, capsys):
     out = tmp_path / "eval.json"
     eval_cli.main(
