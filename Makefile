@@ -34,9 +34,10 @@ HEADLESS = $(if $(HAS_DISPLAY),,--headless --no-header --frames 300 --out data/$
 challenge1: install
 	$(BIN)/diamond-play --pretrained --game Breakout $(HEADLESS)
 
-# The whole Genie pipeline: small models on a CPU in about 15 minutes, or GPU=1 for the full configs.
+# The whole Genie pipeline: small models on a CPU in about 15 minutes, GPU=1 for the workshop GPU preset
+# (configs/gpu, about 20 minutes), PAPER=1 for the paper's configs (days).
 challenge2: install
-	$(BIN)/python scripts/challenge2.py $(if $(GPU),--gpu)
+	$(BIN)/python scripts/challenge2.py $(if $(GPU),--gpu) $(if $(PAPER),--paper)
 
 challenge3: install
 	$(BIN)/oasis-play $(HEADLESS)

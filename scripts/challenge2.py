@@ -1,7 +1,8 @@
 """Challenge 2 end to end: Genie on procgen CoinRun, from an empty folder to a played MP4.
 
   python scripts/challenge2.py              # small models and data: a laptop CPU in about 15 minutes
-  python scripts/challenge2.py --gpu        # the full configs (the paper's CoinRun study) on one GPU: days
+  python scripts/challenge2.py --gpu        # the workshop GPU preset (configs/gpu): about 20 minutes, unmeasured
+  python scripts/challenge2.py --paper      # the paper's CoinRun configs (configs/*.yaml) on one GPU: days
   python scripts/challenge2.py --play-only  # just play the bundled model
 
 First it plays the small CoinRun model bundled with the package (no Genie CoinRun weights are published,
@@ -24,12 +25,16 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 # frames, 30 s to sample), played by the "moves" policy: sticky over the game's distinct movements, evenly,
 # so that walking left and right and jumping are all common (a uniform random policy stands still 9 times in
 # 15 in CoinRun), and held long enough per frame that a step moves the view by a visible amount (a CoinRun
-# step moves it by about a pixel at most). GPU: Appendix F of the paper, 10k levels x 1000 steps of a random
-# policy in hard mode.
+# step moves it by about a pixel at most). GPU: the same data, 5x more of it (about 60k frames, 3 minutes).
+# Paper: Appendix F, 10k levels x 1000 steps of a random policy in hard mode.
+MOVES = ["--policy", "moves", "--frame_skip", "3"]
 SAMPLE = {
-    "small": ["--num_envs", "8", "--num_episodes", "120", "--timeout", "400", "--policy", "moves", "--frame_skip", "3"],
-    "gpu": ["--num_envs", "64", "--num_episodes", "10000", "--num_levels", "10000", "--timeout", "1000"],
+    "small": ["--num_envs", "8", "--num_episodes", "120", "--timeout", "400", *MOVES],
+    "gpu": ["--num_envs", "32", "--num_episodes", "600", "--timeout", "500", *MOVES],
+    "paper": ["--num_envs", "64", "--num_episodes", "10000", "--num_levels", "10000", "--timeout", "1000"],
 }
+CONFIG_FOLDERS = {"small": CONFIGS / "small", "gpu": CONFIGS / "gpu", "paper": CONFIGS}
+ROOTS = {"small": Path("data/small"), "gpu": Path("data/gpu"), "paper": Path("data")}
 
 
 def run(stage: str, args: list[str], env: dict[str, str], timings: dict[str, float]) -> None:
@@ -49,8 +54,10 @@ def newest_checkpoint(log_dir: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gpu", action="store_true", help="full configs on a GPU (default: small, CPU)")
-    parser.add_argument("--root", type=Path, help="data folder (default: data/small, or data with --gpu)")
+    preset = parser.add_mutually_exclusive_group()
+    preset.add_argument("--gpu", action="store_true", help="the workshop GPU preset (default: small, CPU)")
+    preset.add_argument("--paper", action="store_true", help="the paper's CoinRun configs on a GPU: days")
+    parser.add_argument("--root", type=Path, help="data folder (default: data/small, data/gpu or data)")
     parser.add_argument(
         "--threads",
         type=int,
@@ -71,10 +78,9 @@ def main() -> None:
         run("bundled", ["challenges.genie.play", "--pretrained", *where], dict(os.environ), timings)
     if args.play_only:
         return
-    size = "gpu" if args.gpu else "small"
-    root = args.root or Path("data" if args.gpu else "data/small")
-    configs = CONFIGS if args.gpu else CONFIGS / "small"
-    env = dict(os.environ) if args.gpu else {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
+    size = "paper" if args.paper else "gpu" if args.gpu else "small"
+    root, configs = args.root or ROOTS[size], CONFIG_FOLDERS[size]
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)} if size == "small" else dict(os.environ)
     source = root / game / "source"
     if any(source.glob("episode_*.npz")):
         print(f"== sample: reusing the episodes in {source}")
@@ -94,7 +100,7 @@ def main() -> None:
     genie = newest_checkpoint(Path("data/log/genie"))
     report, video = Path(f"data/challenge2_{size}_{game}_eval.json"), Path(f"data/challenge2_{size}_{game}.mp4")
     model = ["--checkpoint", str(genie), "--root", str(root), "--env_name", game]
-    clips = ["--num_clips", "1024" if args.gpu else "256"]  # ΔtPSNR is a small difference: average many clips
+    clips = ["--num_clips", "256" if size == "small" else "1024"]  # ΔtPSNR is a small difference: average many clips
     run("eval", ["challenges.genie.eval", *model, *clips, "--output", str(report)], env, timings)
     run("play", ["challenges.genie.play", *model, "--output", str(video)], env, timings)
 
