@@ -30,9 +30,11 @@ format: install
 HAS_DISPLAY := $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s)))
 # Videos people share: the game alone, no HUD over it.
 HEADLESS = $(if $(HAS_DISPLAY),,--headless --no-header --frames 300 --out data/$@.mp4)
+# WEB=1 (port 8000) or WEB=HOST:PORT: play in a browser instead (a GPU box without a display).
+PLAY_WHERE = $(if $(WEB),--web $(if $(filter 1,$(WEB)),8000,$(WEB)),$(HEADLESS))
 
 challenge1: install
-	$(BIN)/diamond-play --pretrained --game Breakout $(HEADLESS)
+	$(BIN)/diamond-play --pretrained --game Breakout $(PLAY_WHERE)
 
 # The whole Genie pipeline: small models on a CPU in about 15 minutes, GPU=1 for the workshop GPU preset
 # (configs/gpu, about 20 minutes), PAPER=1 for the paper's configs (days).
@@ -40,7 +42,7 @@ challenge2: install
 	$(BIN)/python scripts/challenge2.py $(if $(GPU),--gpu) $(if $(PAPER),--paper)
 
 challenge3: install
-	$(BIN)/oasis-play $(HEADLESS)
+	$(BIN)/oasis-play $(PLAY_WHERE)
 
 bench: install
 	@for script in scripts/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

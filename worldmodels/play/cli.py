@@ -7,6 +7,7 @@ from pathlib import Path
 
 from worldmodels.core.errors import UserError
 from worldmodels.core.video import check_writable
+from worldmodels.play.address import parse_address
 from worldmodels.play.backend import Backend
 
 
@@ -20,6 +21,11 @@ def add_play_arguments(parser: argparse.ArgumentParser, default_fps: float | Non
     group.add_argument("--headless", action="store_true", help="no window: play --frames steps into --out")
     group.add_argument("--frames", type=int, default=None, help="steps to play with --headless (100)")
     group.add_argument("--out", type=Path, default=None, help="MP4/GIF to write with --headless")
+    group.add_argument(
+        "--web",
+        metavar="[HOST:]PORT",
+        help="play in a browser instead of a window (a GPU box without a display: ssh -L PORT:localhost:PORT)",
+    )
 
 
 def has_display() -> bool:
@@ -33,13 +39,20 @@ def parse_play_args(parser: argparse.ArgumentParser, argv: list[str] | None = No
     A command that writes its own file instead of opening the window (``genie-play --output``) needs no display.
     """
     args = parser.parse_args(argv)
+    if args.web is not None:
+        if args.headless or getattr(args, "output", None) is not None:
+            parser.error("--web plays in a browser: it does not go with --headless or --output")
+        try:
+            args.web = parse_address(args.web)
+        except UserError as e:
+            parser.error(str(e))
     if args.headless and args.out is None:
         parser.error("--headless needs --out FILE.mp4 (the video it writes)")
     writes_file = getattr(args, "output", None) is not None
     if not args.headless and (args.frames is not None or args.out is not None):
         why = "--output writes its own video" if writes_file else "the window plays until you quit"
         parser.error(f"--frames and --out go with --headless ({why})")
-    if not (args.headless or writes_file or os.environ.get("SDL_VIDEODRIVER") or has_display()):
+    if not (args.headless or writes_file or args.web or os.environ.get("SDL_VIDEODRIVER") or has_display()):
         parser.error("no display to open a window on: play headless with --headless --frames N --out FILE.mp4")
     if args.size is not None and args.size < 1:
         parser.error(f"--size must be a positive width in pixels, got {args.size}")
@@ -58,8 +71,11 @@ def parse_play_args(parser: argparse.ArgumentParser, argv: list[str] | None = No
 
 
 def run_play(backend: Backend, args: argparse.Namespace, policy=None) -> None:
-    """Open the window (or run headless into ``--out``) with the shared options."""
+    """Open the window (or run headless into ``--out``, or serve the browser page) with the shared options."""
     from worldmodels.play.app import PlayApp, PlayOptions
+
+    if args.web is not None:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"  # the window is drawn off-screen and streamed to the page
 
     options = PlayOptions(
         size=args.size,
@@ -73,4 +89,9 @@ def run_play(backend: Backend, args: argparse.Namespace, policy=None) -> None:
     if args.headless and policy is None:
         policy = backend.scripted_action
     app = PlayApp(backend, options, policy=policy)
-    app.run(max_frames=args.frames if args.headless else None)
+    if args.web is not None:
+        from worldmodels.play.web import serve
+
+        serve(app, args.web)
+    else:
+        app.run(max_frames=args.frames if args.headless else None)
