@@ -2,6 +2,7 @@
 headless Chromium (skipped with a reason where none is installed; .ci/run installs Debian's)."""
 
 import asyncio
+import io
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from collections.abc import Callable
 import aiohttp
 import numpy as np
 import pytest
+from PIL import Image
 
 from worldmodels.core.errors import UserError
 from worldmodels.core.video import read_frames
@@ -24,7 +26,7 @@ from worldmodels.play.address import Address, parse_address
 from worldmodels.play.app import PlayApp, PlayOptions
 from worldmodels.play.backend import Backend, Step
 from worldmodels.play.cli import add_play_arguments, parse_play_args
-from worldmodels.play.web import WebPlay, WebServer, parse_input
+from worldmodels.play.web import WebPlay, WebServer, encode_frame, parse_input
 
 
 class Recorder(Backend):
@@ -130,6 +132,14 @@ def test_messages_are_checked_and_bad_ones_dropped():
         assert parse_input(bad) is None, bad
 
 
+def test_small_frames_stream_losslessly_and_large_ones_as_jpeg():
+    rng = np.random.default_rng(0)
+    pixel_art = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(encode_frame(pixel_art)))), pixel_art)
+    photo = rng.integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    assert encode_frame(photo)[:2] == b"\xff\xd8"
+
+
 def test_addresses_default_to_loopback_and_bad_ones_are_refused():
     assert parse_address("8000") == Address("127.0.0.1", 8000) and parse_address("8000").local
     assert parse_address("0.0.0.0:9000") == Address("0.0.0.0", 9000) and not parse_address("0.0.0.0:9000").local
@@ -172,9 +182,22 @@ def test_frames_stream_and_keys_reach_the_backend_after_bad_messages(served):
         return first, await next_frame(ws)
 
     first, later = drive(play, socket_session(server, script))
-    assert first[:2] == b"\xff\xd8" and first != later, "JPEG frames that change"
+    assert first != later, "frames that change"
+    shown = np.asarray(Image.open(io.BytesIO(later)))
+    assert shown.shape == (64, 64, 3) and set(np.unique(shown)) == {0, 255}, "the game frame, native and exact"
+    assert (shown == 255).all(axis=(0, 2)).sum() == 1, "the Recorder's one white column"
     assert frozenset({"right"}) in play.app.backend.keys, "the key did not reach the backend"
     assert play.app.running
+
+
+def test_a_frame_goes_out_before_the_app_waits_for_its_next_one(served):
+    """The window shows a frame before the app's wait for the next tick; the page must get it as early."""
+    play, server = served
+    order = []
+    server.publish = lambda frame, status=None: order.append("frame" if frame is not None else "status")
+    play.app.pace = lambda: order.append("wait")
+    play.tick()
+    assert order == ["frame", "wait"]
 
 
 def test_a_second_page_watches_and_cannot_steer(served):
@@ -278,28 +301,37 @@ def test_breakout_plays_in_a_real_browser(browser, tmp_path):
         browser.get(f"http://127.0.0.1:{server.port}/?token=wrong")
         refused = "wrong or missing token" in browser.page_source
         browser.get(f"http://127.0.0.1:{server.port}/?token=secret")
-        wait_for(lambda: frames_shown() >= 5)
+        wait_for(lambda: frames_shown() >= 1)  # a frame is sent when it changes: Breakout waits for FIRE
         shown = frames_shown()
-        size = browser.execute_script("return [screen.naturalWidth, screen.naturalHeight]")
+        size = browser.execute_script("return [screen.width, screen.height]")
         hold(Keys.SPACE)  # FIRE serves the ball
+        wait_for(lambda: frames_shown() >= shown + 5)
+        hud = browser.find_element(By.ID, "hud").text
         hold("h", 0.1)
         wait_for(lambda: app.show_help)
+        wait_for(lambda: browser.find_element(By.ID, "help").is_displayed())
+        help_text = browser.find_element(By.ID, "help").text
         hold("r", 0.1)
         wait_for(lambda: app.recorder is not None)
+        wait_for(lambda: browser.find_element(By.ID, "rec").is_displayed())
         wait_for(lambda: app.recorder.num_frames >= 10)
         hold("r", 0.1)
         wait_for(lambda: browser.find_elements(By.ID, "download"))
         state = browser.find_element(By.ID, "state").text
-        return refused, shown, size, state, frames_shown()
+        rec_after = browser.find_element(By.ID, "rec").is_displayed()
+        return refused, shown, size, state, frames_shown(), hud, help_text, rec_after
 
     try:
-        refused, shown, size, state, shown_later = drive(play, session, timeout=60)
+        refused, shown, size, state, shown_later, hud, help_text, rec_after = drive(play, session, timeout=60)
     finally:
         app.close()
         server.stop()
     assert refused, "a wrong token must be refused"
-    assert shown_later > shown >= 5 and size == list(play.last_frame.shape[1::-1])
+    assert shown_later > shown >= 1 and size == list(play.last_frame.shape[1::-1])
     assert "FIRE" in backend.played, "the browser's space key never reached the game"
+    assert "mode: PLAYING" in hud and "step: " in hud, hud
+    assert "Keys (h to close)" in help_text and "Enter   reset the episode" in help_text, help_text
+    assert not rec_after, "the REC mark stays after the recording stopped"
     assert state == "connected: you play"
     videos = list(tmp_path.glob("*.mp4"))
     assert len(videos) == 1 and len(read_frames(videos[0])) >= 10

@@ -102,8 +102,10 @@ class PlayApp:
         pygame.mouse.set_visible(not on)
 
     # ----- one frame ----------------------------------------------------------------------
-    def tick(self) -> bool:
-        """Handle input, step the backend unless paused, draw, record. False once the app should quit."""
+    def tick(self, pace: bool = True) -> bool:
+        """Handle input, step the backend unless paused, draw, record, then wait for the next frame's time
+        (without ``pace`` the caller calls ``pace()`` once it has shown the frame). False once the app should
+        quit."""
         if self._handle_events() and self.running:
             self._draw()  # input shows at once (REC, pause, help), not only after a slow model's next frame
         if not self.running:
@@ -117,11 +119,13 @@ class PlayApp:
             self.single_step = False
         self.last_tick = now
         self._draw(record=stepped)
-        if self.policy is None:
-            self.clock.tick(self.fps_target)
-        else:
-            self.clock.tick()
+        if pace:
+            self.pace()
         return True
+
+    def pace(self) -> None:
+        """Wait until the next frame is due: a person plays at the target FPS, a script as fast as it can."""
+        self.clock.tick(self.fps_target if self.policy is None else 0)
 
     def run(self, max_frames: int | None = None) -> None:
         """Loop until quit, or for ``max_frames`` steps (with a progress bar: a big model on a CPU is slow)."""

@@ -1,10 +1,11 @@
 """The play app in a browser, for a GPU box without a display: ``--web [HOST:]PORT`` on every play command.
 
-The browser is a second front-end of the same ``PlayApp``, not a second game loop: the app runs as always
-(on SDL's dummy video driver) and draws its window — frame, header, help overlay, REC, messages — into an
-off-screen surface; this module streams that surface to the page as JPEG over a WebSocket and turns the
-page's key and mouse events back into the pygame events the app already handles. Stepping, pacing,
-recording, screenshots and key maps therefore stay in one place.
+The browser is a second front-end of the same ``PlayApp``, not a second game loop: the app runs as always (on
+SDL's dummy video driver, stepping, pacing, recording, screenshots and key maps in one place), and this module
+streams what its window would show: the game frame at its native size (the page upscales it with pixelated
+rendering: a 64x64 frame costs 0.1 ms to encode where the 640x720 window cost 16 ms to read back and encode),
+and the header, help and messages as data the page draws. The page's key and mouse events come back as the
+pygame events the app already handles.
 
 aiohttp serves the page, the files and the WebSocket from one small, well-kept package with no ASGI server
 to configure; it runs on its own thread and event loop, because pygame wants the main thread.
@@ -35,6 +36,9 @@ from worldmodels.play.app import PlayApp
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE_BYTES = 1024  # the page's messages are tiny; anything larger is dropped unread
 JPEG_QUALITY = 90
+# Frames up to this many pixels go as PNG: lossless pixel art for 0.1-0.3 ms (scripts/bench_web.py); larger,
+# photographic ones (Oasis, CS:GO) as JPEG, 4-8x faster to encode than PNG there.
+PNG_MAX_PIXELS = 256 * 256
 MAX_MOUSE_MOTION = 10_000.0
 
 
@@ -82,9 +86,13 @@ def to_pygame_event(message: tuple) -> pygame.event.Event | None:
     return None
 
 
-def encode_jpeg(frame: np.ndarray) -> bytes:
+def encode_frame(frame: np.ndarray) -> bytes:
+    """One game frame as the page receives it: PNG for small frames, JPEG for large ones."""
     buffer = io.BytesIO()
-    Image.fromarray(frame).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    if frame.shape[0] * frame.shape[1] <= PNG_MAX_PIXELS:
+        Image.fromarray(frame).save(buffer, format="PNG", compress_level=1)
+    else:
+        Image.fromarray(frame).save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
 
 
@@ -130,7 +138,7 @@ class WebServer:
         return out
 
     def publish(self, frame: bytes | None, status: dict[str, object] | None = None) -> None:
-        """A new JPEG frame and/or status for every page (thread-safe)."""
+        """A new encoded frame and/or status for every page (thread-safe)."""
         self.loop.call_soon_threadsafe(self._publish, frame, status)
 
     def stop(self) -> None:
@@ -242,12 +250,13 @@ class WebServer:
 
 
 class WebPlay:
-    """Drives a ``PlayApp`` for a ``WebServer``: page inputs in, the window's pixels and messages out."""
+    """Drives a ``PlayApp`` for a ``WebServer``: page inputs in; the game frame and what the window shows
+    around it (header, help, REC, messages) out."""
 
     def __init__(self, app: PlayApp, server: WebServer):
         self.app, self.server = app, server
         self.last_frame: np.ndarray | None = None
-        self.last_message = ""
+        self.last_status: dict[str, object] | None = None
 
     def tick(self) -> bool:
         for message in self.server.inputs():
@@ -258,18 +267,33 @@ class WebPlay:
                 continue  # Esc frees the browser's mouse; the page cannot quit the server (Ctrl-C does)
             elif (event := to_pygame_event(message)) is not None:
                 pygame.event.post(event)
-        running = self.app.tick()
-        screen = self.app.screen_array()
+        running = self.app.tick(pace=False)  # the frame goes out first, then the app waits for its next one
         frame = None
-        if self.last_frame is None or not np.array_equal(screen, self.last_frame):
-            self.last_frame, frame = screen, encode_jpeg(screen)
-        status = None
-        if self.app.message != self.last_message:
-            self.last_message = self.app.message
-            status = {"message": self.app.message, "link": self._link(self.app.message)}
+        if self.last_frame is None or not np.array_equal(self.app.frame, self.last_frame):
+            self.last_frame = self.app.frame.copy()
+            frame = encode_frame(self.last_frame)
+        status = self.status()
+        if status == self.last_status:
+            status = None
+        else:
+            self.last_status = status
         if frame is not None or status is not None:
             self.server.publish(frame, status)
+        if running:
+            self.app.pace()
         return running
+
+    def status(self) -> dict[str, object]:
+        """What the window shows besides the frame, for the page to draw."""
+        app = self.app
+        return {
+            "hud": [[str(k), str(v)] for k, v in app.hud_fields().items()] if app.options.header else [],
+            "help": [*app.app_help(), "", *app.backend.help_lines()] if app.show_help else None,
+            "rec": app.recorder is not None,
+            "width": app.frame_size[0],
+            "message": app.message,  # the last one stays in the page's status bar, with its download link
+            "link": self._link(app.message),
+        }
 
     def _link(self, message: str) -> str | None:
         """The URL of a file the app just saved (``saved data/play/x.mp4 (42 frames)``), else None."""

@@ -1,12 +1,17 @@
-// The page of `--web`: shows the frames the server's play app draws and sends the keyboard and mouse back.
-// The app does everything else (HUD, help on h, pause, reset, recording on the server), so this stays small.
+// The page of `--web`: shows the game frames the server's play app makes (at their native size, upscaled here
+// with pixelated rendering) and the header, help and messages it sends as data; sends keyboard and mouse back.
+// The app does everything else (pause, reset, recording on the server, what h shows), so this stays small.
 "use strict";
-const screen = document.getElementById("screen");
+const screen = document.getElementById("screen");  // a canvas: frames are decoded off the main thread
+const context = screen.getContext("2d");
 const state = document.getElementById("state");
 const message = document.getElementById("message");
+const hud = document.getElementById("hud");
+const help = document.getElementById("help");
+const rec = document.getElementById("rec");
 const token = new URLSearchParams(location.search).get("token");
 const query = token ? "?token=" + encodeURIComponent(token) : "";
-let socket = null, role = "", usesMouse = false, frameUrl = null, framesShown = 0;
+let socket = null, role = "", usesMouse = false, framesShown = 0, shownMessage = null;
 
 // KeyboardEvent.code -> pygame key name (what the app's key maps use).
 function keyName(code) {
@@ -33,7 +38,17 @@ function showStatus(s) {
   usesMouse = s.uses_mouse;
   state.textContent = role === "player" ? "connected: you play" : "connected: watching (another page plays)";
   state.className = "";
-  if (s.message !== undefined) {
+  if (s.hud !== undefined) {
+    const line = ([k, v]) => Object.assign(document.createElement("div"), { textContent: k + ": " + v });
+    hud.replaceChildren(...s.hud.map(line));
+    hud.hidden = s.hud.length === 0;
+    help.hidden = !s.help;
+    help.textContent = s.help ? ["Keys (h to close)", ...s.help].join("\n") : "";
+    rec.hidden = !s.rec;
+    screen.style.width = s.width + "px";
+  }
+  if (s.message !== undefined && s.message !== shownMessage) {
+    shownMessage = s.message;
     message.textContent = s.message || "";
     if (s.link) {
       const a = document.createElement("a");
@@ -51,9 +66,16 @@ function connect() {
   socket.binaryType = "blob";
   socket.onmessage = (event) => {
     if (typeof event.data === "string") { showStatus(JSON.parse(event.data)); return; }
-    const url = URL.createObjectURL(event.data);
-    screen.onload = () => { if (frameUrl) URL.revokeObjectURL(frameUrl); frameUrl = url; framesShown += 1; };
-    screen.src = url;
+    createImageBitmap(event.data).then((bitmap) => {
+      if (screen.width !== bitmap.width || screen.height !== bitmap.height) {
+        screen.width = bitmap.width;
+        screen.height = bitmap.height;
+      }
+      context.drawImage(bitmap, 0, 0);
+      bitmap.close();
+      framesShown += 1;
+      screen.dispatchEvent(new Event("frame"));
+    });
   };
   socket.onclose = () => {
     state.textContent = "disconnected: reconnecting…";
@@ -64,11 +86,7 @@ function connect() {
 }
 
 function screenshot() {  // the frame as shown, downloaded as a PNG (the server also saves one)
-  const canvas = document.createElement("canvas");
-  canvas.width = screen.naturalWidth;
-  canvas.height = screen.naturalHeight;
-  canvas.getContext("2d").drawImage(screen, 0, 0);
-  canvas.toBlob((blob) => {
+  screen.toBlob((blob) => {
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
     a.download = "worldmodels-" + new Date().toISOString().replace(/[:.]/g, "-") + ".png";
