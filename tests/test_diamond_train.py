@@ -296,3 +296,73 @@ def test_bad_options_are_rejected(bad, capsys):
         main(["-c", str(ROOT / "configs/diamond/tiny.yaml"), bad])
     assert exit_info.value.code != 0
     assert "error" in capsys.readouterr().err.lower()
+
+
+def recorded_breakout(folder: Path, steps: int = 150) -> EpisodeDataset:
+    """Real Breakout episodes played at random, stored as ``diamond-play -r`` stores a person's play."""
+    from worldmodels.diamond.play import collect_starts
+    from worldmodels.envs.atari import DiamondAtari
+
+    recordings = EpisodeDataset(folder / "rec_real_H")
+    agent = Agent(TINY_AGENT)
+    collect_starts(agent, DiamondAtari("Breakout", done_on_life_loss=True, seed=5), steps, recordings, False)
+    return recordings
+
+
+def test_training_from_recorded_play_learns_only_from_it_and_the_model_plays(tmp_path):
+    recordings = recorded_breakout(tmp_path / "recorded")
+    result = diamond_train(
+        "--run_dir", "mine", "--data", "recorded", "--num_epochs", "1", "--evaluation.every", "0",
+        "--collect.first_epoch_min", "0", "--collect.num_steps_total", "0", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"{len(recordings)} recorded episodes, {recordings.num_steps} steps" in result.stdout
+    dataset = EpisodeDataset(tmp_path / "mine/dataset")
+    assert len(dataset) == len(recordings), "nothing collected beside the recordings"
+    assert all(np.array_equal(dataset[i].obs, recordings[i].obs) for i in range(len(dataset)))
+    metrics = next((tmp_path / "mine/csv").glob("*/metrics.csv")).read_text()
+    assert "denoiser/loss" in metrics and "rew_end_model/loss" in metrics
+
+    checkpoint = tmp_path / "mine/checkpoints/agent_versions/agent_epoch_00001.pt"
+    play = [str(Path(sys.executable).parent / "diamond-play"), "--checkpoint", str(checkpoint), "--game", "Breakout"]
+    play += ["--headless", "--frames", "8", "--out", "mine.mp4", "-n", "60"]
+    played = subprocess.run(
+        play, cwd=tmp_path, capture_output=True, text=True, env=os.environ | {"SDL_VIDEODRIVER": "dummy"}
+    )
+    assert played.returncode == 0, played.stderr
+    from worldmodels.core.video import read_frames
+
+    assert len(read_frames(tmp_path / "mine.mp4")) == 8
+
+
+def test_bad_recordings_are_refused_in_one_line_and_nothing_is_copied(tmp_path):
+    from worldmodels.core.errors import UserError
+    from worldmodels.diamond.recorded import import_recorded
+
+    good = recorded_breakout(tmp_path / "good")[0]
+    bad = {
+        "short actions": dataclasses.replace(good, act=good.act[:-1]),
+        "float actions": dataclasses.replace(good, act=good.act.astype(np.float32)),
+        "big frames": dataclasses.replace(
+            good, obs=np.zeros((len(good), 84, 84, 3), np.uint8), final_obs=np.zeros((84, 84, 3), np.uint8)
+        ),  # fmt: skip
+        "unknown action": dataclasses.replace(good, act=np.full_like(good.act, 9)),
+    }
+    expected = {
+        "short actions": "act has shape",
+        "float actions": "actions must be integers",
+        "big frames": "frames are 84x84x3, the model takes 64x64x3",
+        "unknown action": "outside this game's 0..3",
+    }
+    for name, episode in bad.items():
+        folder = tmp_path / name.replace(" ", "_")
+        EpisodeDataset(folder).add(good)
+        path = episode.save(folder / "episode_000001.npz")
+        target = EpisodeDataset(tmp_path / f"run_{folder.name}")
+        with pytest.raises(UserError, match=expected[name]) as refused:
+            import_recorded(folder, target, (64, 64, 3), 4)
+        assert str(path) in str(refused.value) and "\n" not in str(refused.value)
+        assert len(target) == 0, "a bad folder must leave the run untouched"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="no episode files"):
+        import_recorded(tmp_path / "empty", EpisodeDataset(tmp_path / "run"), (64, 64, 3), 4)

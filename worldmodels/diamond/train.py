@@ -31,6 +31,7 @@ from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.actor_critic import ActorCriticLossConfig
 from worldmodels.diamond.agent import Agent, AgentConfig
 from worldmodels.diamond.collect import Collector, segments_to_model, to_model
+from worldmodels.diamond.recorded import import_recorded
 from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.edm import SigmaDistribution
 from worldmodels.diffusion.karras import DiffusionSampler
@@ -82,6 +83,7 @@ class EvalConfig:
 class TrainConfig:
     game: str = "Breakout"
     run_dir: Path = Path("data/diamond/runs/Breakout")
+    data: Path | None = None  # a folder of recorded episodes of this game to learn from before collecting
     agent_config: Path | None = None  # YAML; None = the published architecture
     seed: int = 0
     num_epochs: int = 1000
@@ -163,6 +165,10 @@ class Trainer:
         if rank:
             torch.manual_seed(seed)  # and draws other noise (rank 0 keeps the one-device sequence)
         self.dataset = EpisodeDataset(self.run_dir / f"dataset{suffix}")
+        if cfg.data is not None and not resume and len(self.dataset) == 0:  # every process learns from them
+            size = self.agent_cfg.actor_critic.img_size
+            steps = import_recorded(cfg.data, self.dataset, (size, size, 3), train_env.num_actions)
+            self.fabric.print(f"{cfg.data}: {len(self.dataset)} recorded episodes, {steps} steps, to learn from")
         self.collector = Collector(self.agent.actor_critic, train_env, self.dataset, cfg.collect.epsilon, seed)
         self.n = self.agent_cfg.denoiser.inner_model.num_steps_conditioning
         sampler = DiffusionSampler(self.agent.denoiser, num_steps_denoising=cfg.sampler_steps)
@@ -236,7 +242,7 @@ class Trainer:
         """Enough experience to start: rewards must not be all of one kind (DIAMOND's initial collect)."""
         c = self.cfg.collect
         returns = self._collect(c.first_epoch_min)
-        while self.num_steps_collected < c.first_epoch_max:
+        while self.num_steps_collected < min(c.first_epoch_max, c.num_steps_total):
             counts = np.unique(
                 np.sign(np.concatenate([self.dataset[i].rew for i in range(len(self.dataset))] or [[0]])),
                 return_counts=True,
