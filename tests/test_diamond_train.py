@@ -366,3 +366,45 @@ def test_bad_recordings_are_refused_in_one_line_and_nothing_is_copied(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="no episode files"):
         import_recorded(tmp_path / "empty", EpisodeDataset(tmp_path / "run"), (64, 64, 3), 4)
+
+
+def test_a_gymnasium_game_with_other_frames_and_actions_trains_and_plays(tmp_path):
+    """CartPole: 400x600 frames (resized to 64x64), 2 actions, no lives; the keys 1 and 2 pick its actions."""
+    result = diamond_train("--game", "CartPole-v1", "--run_dir", "cartpole", "--num_epochs", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    dataset = EpisodeDataset(tmp_path / "cartpole/dataset")
+    assert dataset[0].obs.shape[1:] == (64, 64, 3) and set(np.unique(dataset[0].act)) <= {0, 1}
+    assert dataset[0].end[-1] or dataset[0].trunc[-1]
+    checkpoint = tmp_path / "cartpole/checkpoints/agent_versions/agent_epoch_00001.pt"
+    assert load_agent(checkpoint).cfg.num_actions == 2
+
+    play = [str(Path(sys.executable).parent / "diamond-play"), "--checkpoint", str(checkpoint)]
+    play += ["--game", "CartPole-v1", "--headless", "--frames", "6", "--out", "cartpole.mp4", "-n", "40"]
+    played = subprocess.run(
+        play, cwd=tmp_path, capture_output=True, text=True, env=os.environ | {"SDL_VIDEODRIVER": "dummy"}
+    )
+    assert played.returncode == 0, played.stderr
+    from worldmodels.core.video import read_frames
+
+    assert len(read_frames(tmp_path / "cartpole.mp4")) == 6
+
+
+def test_gymnasium_games_keep_their_state_across_a_resume_and_bad_ones_are_refused():
+    from worldmodels.core.errors import UserError
+    from worldmodels.diamond.games import make_game
+
+    game = make_game("CartPole-v1", seed=0)
+    game.reset()
+    for _ in range(3):
+        game.step(1)
+    state = game.get_state()
+    ahead = [game.step(0)[0] for _ in range(4)]
+    again = make_game("CartPole-v1", seed=7)
+    again.set_state(state)
+    assert all(np.array_equal(a, b) for a, b in zip(ahead, [again.step(0)[0] for _ in range(4)]))
+    keymap = game.keymap()
+    assert keymap(set()) == 0 and keymap({"2"}) == 1 and keymap({"2", "1"}) == 0 and keymap({"3"}) == 0
+    with pytest.raises(UserError, match="discrete action space"):
+        make_game("Pendulum-v1")
+    with pytest.raises(UserError, match="nor a gymnasium environment id"):
+        make_game("NoSuchGame-v0")

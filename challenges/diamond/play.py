@@ -14,7 +14,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="diamond-play", description=__doc__)
     source = parser.add_argument_group("model")
     source.add_argument("-p", "--pretrained", action="store_true", help="use a published Atari 100k model (hub)")
-    source.add_argument("--game", help="Atari 100k game, e.g. Breakout (asked for when missing), or csgo")
+    source.add_argument(
+        "--game",
+        help="Atari 100k game, e.g. Breakout (asked for when missing), or csgo; with --checkpoint also a "
+        "gymnasium id such as CartPole-v1",
+    )
     source.add_argument("--checkpoint", help="a local agent checkpoint (.pt) or hf://owner/repo/path")
     source.add_argument("--config", help="agent config YAML (default: beside the checkpoint, else published)")
     source.add_argument(
@@ -97,24 +101,27 @@ def main(argv: list[str] | None = None) -> None:
     from worldmodels.core.speed import compile_notice, speed_up
     from worldmodels.data.episodes import EpisodeDataset
     from worldmodels.diamond.agent import Agent, canonical_game, load_agent
+    from worldmodels.diamond.games import is_atari, make_game
     from worldmodels.diamond.play import DiamondBackend, collect_starts
-    from worldmodels.envs.atari import DiamondAtari
 
     device = pick_device(args.device)
     half_notice(args.half, device)
     if args.checkpoint:
-        game = pick_game(args) if args.game else canonical_game(Path(args.checkpoint).stem)
+        if args.game:  # an Atari 100k game by any of its names, or any gymnasium id the model was trained on
+            game = pick_game(args) if is_atari(args.game) else args.game
+        else:
+            game = canonical_game(Path(args.checkpoint).stem)
         if game is None:
             raise UserError(f"{args.checkpoint}: cannot tell the game from the file name; pass --game")
         agent = load_agent(args.checkpoint, config=args.config, device=device, offline=args.offline)
         if not isinstance(agent, Agent):
             raise UserError(f"{args.checkpoint}: the CS:GO world model; play it with --game csgo --csgo-dir FOLDER")
-        name = f"{game}_{Path(args.checkpoint).stem}"  # checkpoint names repeat across runs and games
+        name = f"{game.replace('/', '_')}_{Path(args.checkpoint).stem}"  # names repeat across runs and games
         policy_trained = True
     else:
         game = pick_game(args)
         agent, name, policy_trained = load_published_or_bundled(game, args, device)
-    env = DiamondAtari(game, seed=args.seed)
+    env = make_game(game, seed=args.seed)
     if agent.cfg.num_actions != env.num_actions:
         raise UserError(
             f"{args.checkpoint or game}: the model has {agent.cfg.num_actions} actions and {game} has "

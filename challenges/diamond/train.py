@@ -1,7 +1,9 @@
-"""diamond-train: train a DIAMOND agent (world model + reward/end model + policy) on an Atari game.
+"""diamond-train: train a DIAMOND agent (world model + reward/end model + policy) on an Atari game or any
+gymnasium game with discrete actions, from the play it collects and/or from recorded play (--data FOLDER).
 
   diamond-train -c configs/diamond/atari100k.yaml --game Pong --run_dir data/diamond/runs/Pong
   diamond-train -c configs/diamond/atari100k.yaml --run_dir data/diamond/runs/Pong --resume
+  diamond-train -c configs/diamond/tiny.yaml --game CartPole-v1 --run_dir data/diamond/runs/cartpole
 
 Checkpoints land in RUN_DIR/checkpoints/agent_versions/ (play one with ``diamond-play --checkpoint``),
 TensorBoard and CSV logs in RUN_DIR/tensorboard and RUN_DIR/csv.

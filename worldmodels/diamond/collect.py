@@ -12,6 +12,7 @@ from torch.distributions import Categorical
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.diamond.actor_critic import ActorCritic
 from worldmodels.envs.atari import DiamondAtari
+from worldmodels.envs.gymnasium_env import DiamondGym
 
 
 def to_model(frames: np.ndarray, device) -> torch.Tensor:
@@ -46,7 +47,12 @@ class Policy:
 
 class Collector:
     def __init__(
-        self, actor_critic: ActorCritic, env: DiamondAtari, dataset: EpisodeDataset, epsilon: float = 0.0, seed=None
+        self,
+        actor_critic: ActorCritic,
+        env: DiamondAtari | DiamondGym,
+        dataset: EpisodeDataset,
+        epsilon: float = 0.0,
+        seed=None,
     ):
         self.policy = Policy(actor_critic)
         self.env, self.dataset, self.epsilon = env, dataset, epsilon

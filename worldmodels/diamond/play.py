@@ -13,14 +13,16 @@ from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.agent import Agent
 from worldmodels.diamond.collect import Collector, Policy, segments_to_model, to_model
+from worldmodels.diamond.games import make_game
 from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.karras import DiffusionSampler
-from worldmodels.envs.atari import AtariKeymap, DiamondAtari
+from worldmodels.envs.atari import DiamondAtari
+from worldmodels.envs.gymnasium_env import DiamondGym
 from worldmodels.play.backend import Backend, InputState, Step
 
 
 def collect_starts(
-    agent: Agent, env: DiamondAtari, num_steps: int, dataset: EpisodeDataset, policy_trained: bool = True
+    agent: Agent, env: DiamondAtari | DiamondGym, num_steps: int, dataset: EpisodeDataset, policy_trained: bool = True
 ) -> None:
     """Real episodes played by the policy (at random without a trained one): the world model starts from
     segments of them. Said before and after: on a CPU this takes a while, once per model."""
@@ -61,11 +63,11 @@ class DiamondBackend(Backend):
         self.start_dataset = start_dataset
         sampler = DiffusionSampler(agent.denoiser, **(sampler_kwargs or {}))
         self.wm = WorldModelEnv(sampler, agent.rew_end_model, self._initial_conditions, horizon=horizon)
-        test_env = DiamondAtari(game, done_on_life_loss=False, seed=seed)
-        self.envs = {"wm": self.wm, "test": test_env, "train": DiamondAtari(game, done_on_life_loss=True, seed=seed)}
+        test_env = make_game(game, done_on_life_loss=False, seed=seed)
+        self.envs = {"wm": self.wm, "test": test_env, "train": make_game(game, done_on_life_loss=True, seed=seed)}
         self.env_names = list(self.envs)
         self.env_name = "wm"
-        self.keymap = AtariKeymap(test_env.action_meanings)
+        self.keymap, self.action_meanings = test_env.keymap(), test_env.action_meanings
         self.human = False
         self.policy = Policy(agent.actor_critic) if policy_trained else None
         self.record_root = record_root
@@ -93,17 +95,13 @@ class DiamondBackend(Backend):
         return self.keymap(set(inputs.keys)) if self.human else None
 
     def scripted_action(self, rng: np.random.Generator) -> int | None:
-        return int(rng.integers(self.keymap_size)) if self.human else None
-
-    @property
-    def keymap_size(self) -> int:
-        return len(self.keymap.action_meanings)
+        return int(rng.integers(len(self.action_meanings))) if self.human else None
 
     @torch.no_grad()
     def step(self, action: int | None) -> Step:
         entropy = value = None
         if action is None and self.policy is None:
-            action = int(self.rng.integers(self.keymap_size))
+            action = int(self.rng.integers(len(self.action_meanings)))
         elif action is None:
             action, entropy, value = self.policy.act(self.obs)
         prev_obs = self.obs
@@ -129,7 +127,7 @@ class DiamondBackend(Backend):
             "done": end,
             "reward": f"{rew:.2f}",
             "return": f"{self.episode_return:.2f}",
-            "action": self.keymap.action_meanings[action],
+            "action": self.action_meanings[action],
             "entropy": "-" if entropy is None else f"{entropy:.2f}",
             "value": "-" if value is None else f"{value:.2f}",
         }

@@ -31,11 +31,11 @@ from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.actor_critic import ActorCriticLossConfig
 from worldmodels.diamond.agent import Agent, AgentConfig
 from worldmodels.diamond.collect import Collector, segments_to_model, to_model
+from worldmodels.diamond.games import make_game
 from worldmodels.diamond.recorded import import_recorded
 from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.edm import SigmaDistribution
 from worldmodels.diffusion.karras import DiffusionSampler
-from worldmodels.envs.atari import DiamondAtari
 
 
 @dataclass
@@ -151,8 +151,8 @@ class Trainer:
         self.rng = np.random.default_rng(cfg.seed + rank)
         seed = cfg.seed + 100 * rank  # each process plays other games
 
-        train_env = DiamondAtari(cfg.game, done_on_life_loss=True, seed=seed)
-        self.test_env = DiamondAtari(cfg.game, done_on_life_loss=False, seed=cfg.seed + 1)
+        train_env = make_game(cfg.game, done_on_life_loss=True, seed=seed)
+        self.test_env = make_game(cfg.game, done_on_life_loss=False, seed=cfg.seed + 1)
         agent_cfg = AgentConfig.from_yaml(cfg.agent_config) if cfg.agent_config else AgentConfig()
         self.agent_cfg = agent_cfg.with_num_actions(train_env.num_actions)
         self.agent = Agent(self.agent_cfg).to(self.fabric.device)

@@ -83,6 +83,9 @@ class DiamondAtari:
         self.lives = 0
         self.game_over = True
 
+    def keymap(self) -> AtariKeymap:
+        return AtariKeymap(self.action_meanings)
+
     def reset(self) -> np.ndarray:
         if not self.game_over:  # after a life loss in the train env: same game, new episode
             return self._obs()
