@@ -1,0 +1,60 @@
+"""Diffusion forcing (Chen et al. 2024), the objective the Oasis DiT is trained with.
+
+Every frame of a clip gets its own noise level, drawn independently and uniformly from the 1000 levels of the
+sigmoid-beta schedule the sampler uses; the DiT (causal in time) predicts v = sqrt(a) * noise - sqrt(1 - a) * x0
+for every frame at once. At sampling time the context frames are clean (labelled with a low level) and the new
+frame is noisy, one of the many mixes training covers. Choices the papers leave open, taken from the Diffusion
+Forcing reference code: noise clamped to +-20 as the sampler clamps it; the per-frame MSE weighted by min-SNR
+(SNR clipped at 5, divided by SNR + 1 for v-prediction), which keeps nearly clean frames, whose v target is
+mostly -x0, from dominating the loss.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from worldmodels.diffusion.ddim import alphas_cumprod
+from worldmodels.oasis.dit import DiT
+from worldmodels.oasis.sampler import NOISE_ABS_MAX
+
+
+@dataclass
+class DiffusionForcingConfig:
+    timesteps: int = 1000  # the levels of the sampler's schedule
+    snr_clip: float = 5.0  # min-SNR weighting (Hang et al. 2023), as the Diffusion Forcing code
+    noise_clip: float = NOISE_ABS_MAX
+
+
+def min_snr_v_weight(alpha: Tensor, snr_clip: float) -> Tensor:
+    """min(SNR, clip) / (SNR + 1): the min-SNR weight of a v-prediction loss at alpha-bar ``alpha``."""
+    snr = alpha / (1 - alpha)
+    return snr.clamp(max=snr_clip) / (snr + 1)
+
+
+class DiffusionForcing:
+    """The loss of a DiT on clean latent clips ``x0`` (b t c h w) with their per-frame actions (b t d)."""
+
+    def __init__(self, cfg: DiffusionForcingConfig | None = None):
+        self.cfg = cfg or DiffusionForcingConfig()
+        self.alphas = alphas_cumprod(self.cfg.timesteps)
+
+    def levels(self, b: int, t: int, device, generator: torch.Generator | None = None) -> Tensor:
+        """An independent noise level for every frame of every clip."""
+        return torch.randint(0, self.cfg.timesteps, (b, t), device=device, generator=generator)
+
+    def loss(self, dit: DiT, x0: Tensor, actions: Tensor, levels: Tensor | None = None, noise: Tensor | None = None):
+        """The mean over clips and frames of the min-SNR-weighted per-frame MSE of v; ``levels`` (b t) and
+        ``noise`` (like ``x0``) are drawn when not given."""
+        b, t = x0.shape[:2]
+        if levels is None:
+            levels = self.levels(b, t, x0.device)
+        if noise is None:
+            noise = torch.randn_like(x0).clamp(-self.cfg.noise_clip, self.cfg.noise_clip)
+        alpha = self.alphas.to(x0.device)[levels].view(b, t, 1, 1, 1)
+        noisy = alpha.sqrt() * x0 + (1 - alpha).sqrt() * noise
+        target = alpha.sqrt() * noise - (1 - alpha).sqrt() * x0
+        v = dit(noisy, levels, actions)
+        per_frame = F.mse_loss(v.float(), target, reduction="none").mean(dim=(2, 3, 4))
+        return (per_frame * min_snr_v_weight(alpha.view(b, t), self.cfg.snr_clip)).mean()
