@@ -1,6 +1,7 @@
 """Training the Oasis DiT with diffusion forcing."""
 
 import torch
+from torch import Tensor
 
 from tests.oasis_fixtures import TINY_DIT
 from worldmodels.diffusion.ddim import sigmoid_beta_schedule
@@ -18,16 +19,23 @@ def test_the_loss_equals_a_hand_computation_for_fixed_noise_and_levels():
     alphas = torch.cumprod(1 - sigmoid_beta_schedule(1000).float(), 0)  # the sampler's schedule
     noisy, targets, weights = torch.empty_like(x0), torch.empty_like(x0), torch.empty(2, 3)
     for i in range(2):
+        running = 0.0  # the decayed running min(SNR, 5) / 5 of the clip's frames so far
         for j in range(3):
             a = alphas[levels[i, j]]
             noisy[i, j] = a.sqrt() * x0[i, j] + (1 - a).sqrt() * noise[i, j]
             targets[i, j] = a.sqrt() * noise[i, j] - (1 - a).sqrt() * x0[i, j]
-            snr = a / (1 - a)
-            weights[i, j] = min(snr, 5.0) / (snr + 1)
+            snr = (a / (1 - a)).item()
+            before = 0.96 * running if j else 0.0
+            fused_clipped = 1 - (1 - before) * (1 - min(snr, 5) / 5)
+            fused = 1 - (1 - before) * (1 - snr / 5)
+            weights[i, j] = fused_clipped * 5 / (fused * 5 + 1)
+            running = min(snr, 5) / 5 if j == 0 else 0.96 * running + 0.04 * min(snr, 5) / 5
     v = dit(noisy, levels, actions)
     expected = (((v - targets) ** 2).mean(dim=(2, 3, 4)) * weights).mean()
     assert torch.allclose(loss, expected, rtol=1e-5)
-    assert weights[0, 0] < 0.01 and abs(weights[0, 1] - 0.5) < 0.5  # a clean frame weighs almost nothing
+    # the first frame: plain min-SNR; a noisy frame after a clean one weighs far more than one alone
+    assert abs(weights[0, 0] - 5 / (alphas[0] / (1 - alphas[0]) + 1)) < 1e-6
+    assert weights[0, 1] > 0.5 and weights[0, 2] > 0.5
 
 
 def test_every_frame_draws_its_own_noise_level():
@@ -50,3 +58,49 @@ def test_training_overfits_a_batch():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.2 * losses[0], losses[::10]
+
+
+def moving_bar_clips(n: int, frames: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Latent clips (n frames 16 4 4) of one bright column on a ring of 4, moved by the action that leads to
+    each frame: 0 stays, 1 right, 2 left (one-hot in the first 3 of 25 action dims)."""
+    moves = torch.tensor([0, 1, -1])
+    actions = torch.randint(0, 3, (n, frames), generator=generator)
+    actions[:, 0] = 0
+    column = torch.randint(0, 4, (n,), generator=generator)
+    x = torch.full((n, frames, 16, 4, 4), -1.0)
+    for t in range(frames):
+        column = (column + moves[actions[:, t]]) % 4
+        x[torch.arange(n), t, :, :, column] = 1.0
+    return x, torch.nn.functional.one_hot(actions, 25).float()
+
+
+def bar_column(latents: Tensor) -> Tensor:
+    return latents.mean(dim=(1, 2)).argmax(dim=-1)
+
+
+def test_a_briefly_trained_model_follows_the_action_and_an_untrained_one_does_not():
+    from worldmodels.oasis.sampler import OasisSampler
+
+    generator = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    trained, objective = DiT(TINY_DIT), DiffusionForcing()
+    untrained = DiT(TINY_DIT)
+    optimizer = torch.optim.AdamW(trained.parameters(), lr=2e-3)
+    for _ in range(1200):  # about 30 s on one CPU thread
+        x0, actions = moving_bar_clips(32, 4, generator)
+        loss = objective.loss(trained, x0, actions)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    x0, actions = moving_bar_clips(256, 3, generator)  # fresh clips: 2 context frames, then the next one
+    followed = {}
+    for name, dit in {"trained": trained, "untrained": untrained}.items():
+        sampler = OasisSampler(dit.eval(), vae=None, ddim_steps=10)
+        sampler.reset(x0[:, :2], actions[:, :2])
+        torch.manual_seed(1)
+        frame = sampler.next_frame(actions[:, 2])
+        followed[name] = (bar_column(frame) == bar_column(x0[:, 2])).float().mean().item()
+    # measured 0.97 (1 or 2 threads), 0.91 (AVX2, default ATen kernels); 0.79-0.99 over three seeds at 1000
+    # steps; chance is about 1/3 (copying the last frame)
+    assert followed["trained"] >= 0.7 and followed["untrained"] < 0.45, followed
