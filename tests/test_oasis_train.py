@@ -1,12 +1,20 @@
 """Training the Oasis DiT with diffusion forcing."""
 
+import dataclasses
+import sys
+from pathlib import Path
+
+import pytest
 import torch
 from torch import Tensor
 
 from tests.oasis_fixtures import TINY_DIT
+from worldmodels.data.episodes import EpisodeDataset
 from worldmodels.diffusion.ddim import sigmoid_beta_schedule
 from worldmodels.oasis.diffusion_forcing import DiffusionForcing
 from worldmodels.oasis.dit import DiT
+
+CONFIGS = Path(__file__).parents[1] / "configs" / "oasis"
 
 
 def test_the_loss_equals_a_hand_computation_for_fixed_noise_and_levels():
@@ -104,3 +112,49 @@ def test_a_briefly_trained_model_follows_the_action_and_an_untrained_one_does_no
     # measured 0.97 (1 or 2 threads), 0.91 (AVX2, default ATen kernels); 0.79-0.99 over three seeds at 1000
     # steps; chance is about 1/3 (copying the last frame)
     assert followed["trained"] >= 0.7 and followed["untrained"] < 0.45, followed
+
+
+def oasis_data(root: Path, num_actions: int = 15) -> Path:
+    from tests.test_genie_pipeline import pushed_square_episode
+
+    for split, count in (("train", 3), ("val", 1)):
+        dataset = EpisodeDataset(root / "data" / "coinrun" / split)
+        for seed in range(count):
+            episode = pushed_square_episode(12, seed + 10 * len(split))
+            dataset.add(dataclasses.replace(episode, act=episode.act % num_actions))
+    return root / "data"
+
+
+def test_oasis_train_fit_logs_checkpoints_and_resumes_exactly(tmp_path, monkeypatch):
+    from challenges.oasis import train as train_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["oasis-train"])
+    oasis_data(tmp_path)
+    # 9 clips of 4 frames in batches of 2: 5 steps an epoch; the warm-up's 5 steps do not depend on max_steps
+    config = ["fit", "-c", str(CONFIGS / "tiny.yaml"), "--trainer.val_check_interval", "5"]  # saves at 5, 10
+    train_cli.main([*config, "--trainer.max_steps", "10"])
+    train_cli.main([*config, "--trainer.max_steps", "5"])
+    first = tmp_path / "data/log/oasis/version_1/checkpoints/last.ckpt"
+    train_cli.main([*config, "--trainer.max_steps", "10", "--ckpt_path", str(first)])
+
+    straight = torch.load(tmp_path / "data/log/oasis/version_0/checkpoints/last.ckpt", weights_only=True)
+    resumed = torch.load(tmp_path / "data/log/oasis/version_2/checkpoints/last.ckpt", weights_only=True)
+    assert straight["global_step"] == resumed["global_step"] == 10
+    for name, tensor in straight["state_dict"].items():
+        assert torch.equal(tensor, resumed["state_dict"][name]), name
+    metrics = (tmp_path / "data/log/oasis/version_0/metrics.csv").read_text()
+    assert "train/loss" in metrics and "val/loss" in metrics
+    assert list((tmp_path / "data/log/oasis/version_0").glob("events.out.tfevents.*"))
+
+
+def test_actions_outside_the_models_range_are_one_line(tmp_path, monkeypatch, capsys):
+    from challenges.oasis import train as train_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["oasis-train"])
+    oasis_data(tmp_path)
+    with pytest.raises(SystemExit):
+        train_cli.main(["fit", "-c", str(CONFIGS / "tiny.yaml"), "--model.num_actions", "3"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: the data has actions ") and err[-1].endswith("--model.num_actions is 3")
