@@ -301,3 +301,18 @@ def test_a_live_process_keeps_its_temporary_files(tmp_path):
     (tmp_path / ".hidden_user_file").write_text("not ours")
     assert remove_stale_temps(tmp_path) == [dead]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, ".hidden_user_file"])
+
+
+def test_clips_come_from_the_folder_given_even_when_a_relative_path_repeats(tmp_path, monkeypatch):
+    """Loaded episodes are cached by path: the same relative path in another working folder is another file."""
+    from worldmodels.genie.data import ClipDataset
+
+    firsts = []
+    for name, value in (("a", 10), ("b", 200)):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        frames = np.full((4, 64, 64, 3), value, np.uint8)
+        zeros = np.zeros(4)
+        EpisodeDataset("data").add(Episode.from_steps(list(frames), zeros, zeros, zeros, zeros, frames[0]))
+        firsts.append(ClipDataset("data", clip_length=4, random_offsets=False)[0][0])
+    assert firsts[0].mean() < 0 < firsts[1].mean()

@@ -158,3 +158,44 @@ def test_actions_outside_the_models_range_are_one_line(tmp_path, monkeypatch, ca
         train_cli.main(["fit", "-c", str(CONFIGS / "tiny.yaml"), "--model.num_actions", "3"])
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: the data has actions ") and err[-1].endswith("--model.num_actions is 3")
+
+
+def test_a_trained_model_plays_in_oasis_play_and_other_files_are_refused(tmp_path, monkeypatch, capsys):
+    from challenges.oasis import play as play_cli
+    from challenges.oasis import train as train_cli
+    from worldmodels.core.errors import UserError
+    from worldmodels.core.video import read_frames
+    from worldmodels.oasis.train_module import load_trained_dit
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["oasis-train"])
+    oasis_data(tmp_path)
+    (tmp_path / "data/coinrun/test").symlink_to(tmp_path / "data/coinrun/val")
+    train_cli.main(["fit", "-c", str(CONFIGS / "tiny.yaml"), "--trainer.max_steps", "2"])
+    checkpoint = tmp_path / "data/log/oasis/version_0/checkpoints/last.ckpt"
+    assert load_trained_dit(checkpoint).cfg.external_cond_dim == 15
+
+    play_cli.main(
+        ["--checkpoint", str(checkpoint), "--headless", "--frames", "4", "--out", "own.mp4", "--ddim-steps", "2"]
+    )
+    assert len(read_frames(tmp_path / "own.mp4")) == 4
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        play_cli.main(["--checkpoint", str(checkpoint), "--dit", "x.safetensors"])
+    assert capsys.readouterr().err.strip().endswith("--checkpoint plays a model of your own: drop --dit")
+    torch.save({"state_dict": {}}, tmp_path / "other.ckpt")
+    with pytest.raises(UserError, match="not a oasis-train checkpoint"):
+        load_trained_dit(tmp_path / "other.ckpt")
+
+
+def test_pixel_space_sampling_round_trips_frames_and_procgen_keys_pick_combos():
+    from worldmodels.envs.procgen_keys import ProcgenKeymap
+    from worldmodels.envs.procgen_moves import COMBO_NAMES
+    from worldmodels.oasis.sampler import OasisSampler
+
+    frames = torch.randint(0, 256, (1, 2, 3, 8, 8), dtype=torch.uint8)
+    sampler = OasisSampler(DiT(dataclasses.replace(TINY_DIT, in_channels=3)), None)
+    assert torch.equal(sampler.decode(sampler.encode(frames)[:, 1]), frames[:, 1].permute(0, 2, 3, 1))
+    keymap = ProcgenKeymap()
+    assert COMBO_NAMES[keymap(set())] == "none" and COMBO_NAMES[keymap({"left"})] == "LEFT"
+    assert COMBO_NAMES[keymap({"left", "up"})] == "LEFT+UP" and COMBO_NAMES[keymap({"d"})] == "D"

@@ -36,7 +36,7 @@ class ClipDataset(Dataset):
 
     def __init__(self, folder: str | Path, clip_length: int, random_offsets: bool):
         self.folder, self.clip_length, self.random_offsets = Path(folder), clip_length, random_offsets
-        self.paths = EpisodeDataset(self.folder).paths
+        self.paths = [path.resolve() for path in EpisodeDataset(self.folder).paths]  # load_episode's cache key
         self.lengths = [Episode.check(path) for path in self.paths]
         self.tiles = [(e, k * clip_length) for e, n in enumerate(self.lengths) for k in range(n // clip_length)]
         if not self.tiles:

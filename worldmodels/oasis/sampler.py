@@ -50,9 +50,10 @@ def compile_dit(dit: DiT, compile: bool = False, cuda_graphs: bool = False) -> D
 
 
 class OasisSampler:
-    """``half``: fp16 autocast on CUDA, as the reference; the DiT's linear/conv weights become fp16 in place."""
+    """``half``: fp16 autocast on CUDA, as the reference; the DiT's linear/conv weights become fp16 in place.
+    Without a ``vae`` the DiT works on pixels in [-1, 1] (the small models ``oasis-train`` trains)."""
 
-    def __init__(self, dit: DiT, vae: ViTVAE, ddim_steps: int = 10, use_cache: bool = True, half: bool = False):
+    def __init__(self, dit: DiT, vae: ViTVAE | None, ddim_steps: int = 10, use_cache: bool = True, half: bool = False):
         self.dit, self.vae = dit, vae
         self.ddim_steps = ddim_steps
         self.use_cache = use_cache
@@ -73,9 +74,11 @@ class OasisSampler:
 
     @torch.no_grad()
     def encode(self, frames: Tensor) -> Tensor:
-        """uint8 b t 3 360 640 -> scaled latents b t 16 18 32."""
+        """uint8 b t 3 360 640 -> scaled latents b t 16 18 32 (pixel space: b t 3 h w in [-1, 1])."""
         b, t = frames.shape[:2]
         x = frames.flatten(0, 1).to(self.device).float() / 127.5 - 1
+        if self.vae is None:
+            return x.unflatten(0, (b, t))
         with self._autocast():
             mean = self.vae.encode(x).mean
         h, w = self.vae.grid
@@ -84,6 +87,9 @@ class OasisSampler:
     @torch.no_grad()
     def decode(self, latents: Tensor) -> Tensor:
         """Scaled latents b 16 18 32 -> uint8 b 360 640 3 (decoded in fp32, as the reference does)."""
+        if self.vae is None:
+            frames = ((latents.float() + 1) / 2).clamp(0, 1)
+            return (frames * 255).round().byte().permute(0, 2, 3, 1)
         z = (latents / LATENT_SCALE).flatten(2).transpose(1, 2)
         frames = ((self.vae.decode(z) + 1) / 2).clamp(0, 1)
         return (frames * 255).byte().permute(0, 2, 3, 1)

@@ -11,15 +11,21 @@ run resumed with ``--ckpt_path`` at an epoch's end continues exactly as if it ha
 middle of an epoch, Lightning restarts that epoch's data.
 """
 
+from dataclasses import asdict
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from torch import Tensor
 
+from worldmodels.core.checkpoints import build_from_config, load_lightning_checkpoint, with_prefix
 from worldmodels.core.errors import UserError
 from worldmodels.genie.optim import adamw_warmup_cosine
 from worldmodels.oasis.diffusion_forcing import DiffusionForcing, DiffusionForcingConfig
 from worldmodels.oasis.dit import DiT, DiTConfig
+
+CONFIG_KEY = "oasis_dit_config"
 
 
 class OasisTrainModule(LightningModule):
@@ -73,6 +79,7 @@ class OasisTrainModule(LightningModule):
         self.log("val/loss", loss, prog_bar=True)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint[CONFIG_KEY] = asdict(self.dit.cfg)  # load_trained_dit rebuilds the DiT without Lightning
         checkpoint["torch_rng_state"] = torch.get_rng_state()
         if torch.cuda.is_available():
             checkpoint["cuda_rng_states"] = torch.cuda.get_rng_state_all()
@@ -90,3 +97,10 @@ class OasisTrainModule(LightningModule):
 
     def configure_optimizers(self) -> dict:
         return adamw_warmup_cosine(self.parameters(), self.hparams, self.trainer.max_steps)
+
+
+def load_trained_dit(path: str | Path, device: torch.device | str = "cpu") -> DiT:
+    """The DiT of an ``oasis-train`` checkpoint, in eval mode; a one-line error for any other file."""
+    checkpoint = load_lightning_checkpoint(Path(path), CONFIG_KEY, "oasis-train", "oasis-train fit")
+    tensors = with_prefix(checkpoint["state_dict"], "dit")
+    return build_from_config(DiT, DiTConfig, checkpoint[CONFIG_KEY], tensors, str(path)).to(device).eval()

@@ -1,0 +1,52 @@
+"""A small Oasis-architecture model of a procgen game (trained by ``oasis-train``) in the play app: procgen's
+keys in, one generated frame per step, the action that led to each frame conditioning it, as in training."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from worldmodels.envs.procgen_keys import ProcgenKeymap
+from worldmodels.oasis.play import FEWER_STEPS, MORE_STEPS
+from worldmodels.oasis.sampler import OasisSampler
+from worldmodels.play.backend import Backend, InputState, Step
+
+
+class OasisGameBackend(Backend):
+    title = "Oasis (procgen)"
+    fps = 15.0
+
+    def __init__(self, sampler: OasisSampler, prompt: np.ndarray):
+        """``prompt``: the first frame, H x W x 3 uint8 at the model's frame size."""
+        self.sampler, self.prompt = sampler, prompt
+        self.num_actions = sampler.dit.cfg.external_cond_dim
+        self.keymap = ProcgenKeymap()
+
+    def one_hot(self, action: int) -> torch.Tensor:
+        return F.one_hot(torch.tensor([action]), self.num_actions).float()
+
+    def reset(self) -> np.ndarray:
+        frames = torch.from_numpy(self.prompt).permute(2, 0, 1)[None, None]
+        self.sampler.reset(self.sampler.encode(frames), torch.zeros(1, 1, self.num_actions))
+        return self.prompt
+
+    def action(self, inputs: InputState) -> int:
+        return self.keymap(set(inputs.keys))
+
+    def scripted_action(self, rng: np.random.Generator) -> int:
+        return int(rng.integers(self.num_actions))
+
+    def step(self, action: int) -> Step:
+        """The new frame is conditioned on the action taken at the last one (``OasisTrainModule.conditions``)."""
+        latent = self.sampler.next_frame(self.one_hot(action))
+        frame = self.sampler.decode(latent)[0].cpu().numpy()
+        return Step(frame, {"frame": self.sampler.num_frames - 1, "DDIM steps": self.sampler.ddim_steps})
+
+    def on_key(self, key: str) -> bool:
+        if key in MORE_STEPS:
+            self.sampler.ddim_steps = min(50, self.sampler.ddim_steps + 1)
+        elif key in FEWER_STEPS:
+            self.sampler.ddim_steps = max(1, self.sampler.ddim_steps - 1)
+        return False
+
+    def help_lines(self) -> list[str]:
+        return ["Game keys:", *self.keymap.help_lines(), "+ / -   more / fewer DDIM steps (quality vs speed)"]
