@@ -28,6 +28,14 @@ from worldmodels.oasis.dit import DiT, DiTConfig
 CONFIG_KEY = "oasis_dit_config"
 
 
+def action_conditions(actions: Tensor, num_actions: int) -> Tensor:
+    """Actions taken at each frame (b t long) -> what conditions each frame (b t num_actions): the one-hot
+    action taken at the frame before, zeros for the first."""
+    if actions.min() < 0 or actions.max() >= num_actions:
+        raise UserError(f"the data has actions {actions.min()}..{actions.max()}; --model.num_actions is {num_actions}")
+    return F.pad(F.one_hot(actions[:, :-1], num_actions).float(), (0, 0, 1, 0))
+
+
 class OasisTrainModule(LightningModule):
     """A ``DiT`` in training: its config's fields (flat; ``num_actions`` is the action width), the objective's,
     then the optimizer's (plain numbers only, so checkpoints load with ``weights_only=True``)."""
@@ -57,11 +65,7 @@ class OasisTrainModule(LightningModule):
         self.objective = DiffusionForcing(DiffusionForcingConfig(snr_clip=snr_clip, cum_snr_decay=cum_snr_decay))
 
     def conditions(self, actions: Tensor) -> Tensor:
-        """Actions taken at each frame (b t long) -> what conditions each frame (b t num_actions)."""
-        n = self.hparams.num_actions
-        if actions.min() < 0 or actions.max() >= n:
-            raise UserError(f"the data has actions {actions.min()}..{actions.max()}; --model.num_actions is {n}")
-        return F.pad(F.one_hot(actions[:, :-1], n).float(), (0, 0, 1, 0))
+        return action_conditions(actions, self.hparams.num_actions)
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         video, actions = batch
