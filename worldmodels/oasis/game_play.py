@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from worldmodels.envs.procgen_keys import ProcgenKeymap
-from worldmodels.oasis.play import FEWER_STEPS, MORE_STEPS
+from worldmodels.oasis.play import change_ddim_steps
 from worldmodels.oasis.sampler import OasisSampler
 from worldmodels.play.backend import Backend, InputState, Step
 
@@ -42,10 +42,7 @@ class OasisGameBackend(Backend):
         return Step(frame, {"frame": self.sampler.num_frames - 1, "DDIM steps": self.sampler.ddim_steps})
 
     def on_key(self, key: str) -> bool:
-        if key in MORE_STEPS:
-            self.sampler.ddim_steps = min(50, self.sampler.ddim_steps + 1)
-        elif key in FEWER_STEPS:
-            self.sampler.ddim_steps = max(1, self.sampler.ddim_steps - 1)
+        change_ddim_steps(self.sampler, key)
         return False
 
     def help_lines(self) -> list[str]:

@@ -11,6 +11,14 @@ from worldmodels.play.backend import Backend, InputState, Step
 MORE_STEPS, FEWER_STEPS = {"=", "+", "[+]"}, {"-", "[-]"}
 
 
+def change_ddim_steps(sampler: OasisSampler, key: str) -> None:
+    """+ / - : one DDIM step more or fewer (1 to 50), live: quality against speed."""
+    if key in MORE_STEPS:
+        sampler.ddim_steps = min(50, sampler.ddim_steps + 1)
+    elif key in FEWER_STEPS:
+        sampler.ddim_steps = max(1, sampler.ddim_steps - 1)
+
+
 class OasisBackend(Backend):
     title = "Oasis (Minecraft)"
     fps = 20.0
@@ -59,10 +67,7 @@ class OasisBackend(Backend):
         return Step(frame, info)
 
     def on_key(self, key: str) -> bool:
-        if key in MORE_STEPS:
-            self.sampler.ddim_steps = min(50, self.sampler.ddim_steps + 1)
-        elif key in FEWER_STEPS:
-            self.sampler.ddim_steps = max(1, self.sampler.ddim_steps - 1)
+        change_ddim_steps(self.sampler, key)
         return False
 
     def hud(self) -> dict[str, object]:
