@@ -53,6 +53,20 @@ def test_every_frame_draws_its_own_noise_level():
     assert (levels != levels[:, :1]).any(dim=1).float().mean() > 0.99, "frames of a clip share a level"
 
 
+def test_clean_context_clips_are_laid_out_as_the_sampler_sees_them():
+    from worldmodels.oasis.diffusion_forcing import DiffusionForcingConfig
+    from worldmodels.oasis.sampler import STABILIZATION_LEVEL
+
+    levels = DiffusionForcing(DiffusionForcingConfig(clean_context=0.5)).levels(4000, 8, "cpu")
+    clean = levels < STABILIZATION_LEVEL
+    laid_out = clean[:, 0] & ~clean[:, -1]  # independent levels give this to 1.5 % x 98.5 % of the clips
+    assert 0.45 < laid_out.float().mean() < 0.55
+    context_length = clean[laid_out].int().cumprod(dim=1).sum(dim=1)  # the clean frames before the first noisy
+    assert set(context_length.tolist()) == set(range(1, 8)), "every context length from 1 to 7 frames"
+    noisy_after = levels[laid_out].gather(1, context_length[:, None].long())
+    assert noisy_after.float().mean() > 400, "the frame after the context draws from every level"
+
+
 def test_training_overfits_a_batch():
     torch.manual_seed(0)
     dit, objective = DiT(TINY_DIT), DiffusionForcing()

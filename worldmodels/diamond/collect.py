@@ -1,5 +1,6 @@
 """Real experience for DIAMOND: the policy (with epsilon-random actions) plays the preprocessed Atari game
-and finished episodes go to an on-disk dataset. The game keeps running across calls, as in training."""
+and finished episodes go to an on-disk dataset. The game keeps running across calls, as in training.
+A scripted player (``BreakoutTracker``) can stand in for the policy, to collect data that shows the game."""
 
 import math
 import pickle
@@ -12,6 +13,7 @@ from torch.distributions import Categorical
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.diamond.actor_critic import ActorCritic
 from worldmodels.envs.atari import DiamondAtari
+from worldmodels.envs.breakout_tracker import BreakoutTracker
 from worldmodels.envs.gymnasium_env import DiamondGym
 
 
@@ -53,8 +55,9 @@ class Collector:
         dataset: EpisodeDataset,
         epsilon: float = 0.0,
         seed=None,
+        scripted: BreakoutTracker | None = None,
     ):
-        self.policy = Policy(actor_critic)
+        self.policy, self.scripted = Policy(actor_critic), scripted
         self.env, self.dataset, self.epsilon = env, dataset, epsilon
         self.rng = np.random.default_rng(seed)
         self.obs: np.ndarray | None = None
@@ -70,7 +73,10 @@ class Collector:
             if self.obs is None:
                 self.obs = self.env.reset()
                 self.policy.reset()
-            action, _, _ = self.policy.act(to_model(self.obs, device))
+            if self.scripted is None:
+                action, _, _ = self.policy.act(to_model(self.obs, device))
+            else:
+                action = self.scripted(self.env.ale.getRAM())
             if self.rng.random() < self.epsilon:
                 action = int(self.rng.integers(self.env.num_actions))
             next_obs, rew, end, trunc, _ = self.env.step(action)

@@ -4,6 +4,8 @@
   (in Breakout almost nothing moves between frames, so copying is a strong baseline to beat).
 - Actions matter: a ``horizon``-step imagined rollout under the recorded actions, against the same rollout
   (same noise) under another clip's actions. A model that ignores its actions scores the same on both.
+- It stays the game: over play's 50-step imagination horizon under the recorded actions, PSNR at chosen steps
+  and, for Breakout, whether the last imagined frame still shows paddle, bricks, walls and score.
 
 Tensor letters: b clips, t frames, c/h/w pixels. Frames are in [-1, 1] as the denoiser sees them.
 """
@@ -12,21 +14,30 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from worldmodels.core.metrics import psnr
+from worldmodels.core.metrics import frame_psnr, psnr
+from worldmodels.core.video import to_hwc_uint8
 from worldmodels.diamond.collect import to_model
 from worldmodels.diamond.denoiser import Denoiser
+from worldmodels.diamond.games import scripted_player
 from worldmodels.diffusion.karras import DiffusionSampler
 from worldmodels.envs.atari import DiamondAtari
+from worldmodels.envs.breakout_screen import objects_kept
 
 
-def random_play_clips(game: str, num_clips: int, length: int, seed: int, gap: int = 10) -> tuple[Tensor, Tensor]:
-    """``num_clips`` clips of ``length`` frames of uniformly random play: frames b t c h w, actions b t (action t
-    leads from frame t to t + 1; the last one is never used). Clips lie within one life, ``gap`` steps apart."""
+def play_clips(
+    game: str, num_clips: int, length: int, seed: int, gap: int = 10, player: str = "random", epsilon: float = 0.25
+) -> tuple[Tensor, Tensor]:
+    """``num_clips`` clips of ``length`` frames of play: frames b t c h w, actions b t (action t leads from frame
+    t to t + 1; the last one is never used). Clips lie within one life, ``gap`` steps apart. The player is
+    uniformly random, or a scripted one (``breakout_tracker``) with ``epsilon`` random actions."""
     env = DiamondAtari(game, done_on_life_loss=True, seed=seed)
+    scripted = None if player == "random" else scripted_player(player, env)
     rng = np.random.default_rng(seed)
     clips, frames, actions = [], [env.reset()], []
     while len(clips) < num_clips:
         action = int(rng.integers(env.num_actions))
+        if scripted is not None and rng.random() >= epsilon:
+            action = scripted(env.ale.getRAM())
         obs, _, end, trunc, _ = env.step(action)
         if end or trunc:
             frames, actions = [env.reset()], []
@@ -80,3 +91,21 @@ def action_psnr(denoiser: Denoiser, obs: Tensor, act: Tensor, horizon: int = 10,
         "rollout_psnr_shuffled_actions": shuffled_psnr,
         "action_gain": recorded_psnr - shuffled_psnr,
     }
+
+
+def horizon_metrics(
+    denoiser: Denoiser, obs: Tensor, act: Tensor, steps: tuple[int, ...] = (1, 10, 25, 50), seed: int = 0
+) -> dict[str, float]:
+    """PSNR at each of ``steps`` (1 = the first imagined frame) of one rollout under the recorded actions, and
+    for Breakout the share of clips whose last imagined frame keeps each object (see ``objects_kept``) and all
+    of them (``objects_kept``)."""
+    n = denoiser.cfg.inner_model.num_steps_conditioning
+    horizon = max(steps)
+    imagined = imagine(denoiser, obs, act, horizon, seed=seed)
+    real = obs[:, n : n + horizon]
+    per_step = frame_psnr(imagined, real).mean(0)
+    metrics = {f"psnr_step_{k}": per_step[k - 1].item() for k in steps}
+    kept = [objects_kept(i, r) for i, r in zip(to_hwc_uint8(imagined[:, -1]), to_hwc_uint8(real[:, -1]))]
+    for name in kept[0]:
+        metrics[f"{name}_kept"] = float(np.mean([k[name] for k in kept]))
+    return metrics | {"objects_kept": float(np.mean([all(k.values()) for k in kept]))}

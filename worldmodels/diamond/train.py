@@ -31,7 +31,7 @@ from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.actor_critic import ActorCriticLossConfig
 from worldmodels.diamond.agent import Agent, AgentConfig
 from worldmodels.diamond.collect import Collector, segments_to_model, to_model
-from worldmodels.diamond.games import make_game
+from worldmodels.diamond.games import make_game, scripted_player
 from worldmodels.diamond.recorded import import_recorded
 from worldmodels.diamond.world_model_env import WorldModelEnv
 from worldmodels.diffusion.edm import SigmaDistribution
@@ -70,6 +70,7 @@ class CollectConfig:
     steps_per_epoch: int = 100
     num_steps_total: int = 100_000  # Atari 100k
     epsilon: float = 0.01
+    policy: str = "agent"  # or "breakout_tracker": a scripted player that serves and follows the ball
 
 
 @dataclass
@@ -169,7 +170,10 @@ class Trainer:
             size = self.agent_cfg.actor_critic.img_size
             steps = import_recorded(cfg.data, self.dataset, (size, size, 3), train_env.num_actions)
             self.fabric.print(f"{cfg.data}: {len(self.dataset)} recorded episodes, {steps} steps, to learn from")
-        self.collector = Collector(self.agent.actor_critic, train_env, self.dataset, cfg.collect.epsilon, seed)
+        scripted = scripted_player(cfg.collect.policy, train_env)
+        self.collector = Collector(
+            self.agent.actor_critic, train_env, self.dataset, cfg.collect.epsilon, seed, scripted=scripted
+        )
         self.n = self.agent_cfg.denoiser.inner_model.num_steps_conditioning
         sampler = DiffusionSampler(self.agent.denoiser, num_steps_denoising=cfg.sampler_steps)
         self.wm_env = WorldModelEnv(

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from worldmodels.diffusion.ddim import alphas_cumprod
 from worldmodels.oasis.dit import DiT
-from worldmodels.oasis.sampler import NOISE_ABS_MAX
+from worldmodels.oasis.sampler import NOISE_ABS_MAX, STABILIZATION_LEVEL
 
 
 @dataclass
@@ -31,6 +31,7 @@ class DiffusionForcingConfig:
     snr_clip: float = 5.0  # min-SNR weighting (Hang et al. 2023), as the Diffusion Forcing code
     cum_snr_decay: float = 0.96  # how long clean frames keep raising the weight of the frames after them
     noise_clip: float = NOISE_ABS_MAX
+    clean_context: float = 0.0  # the share of clips laid out as at sampling: clean context, then noisy frames
 
 
 def fused_snr_v_weights(alpha: Tensor, snr_clip: float, decay: float) -> Tensor:
@@ -56,8 +57,17 @@ class DiffusionForcing:
         self.alphas = alphas_cumprod(self.cfg.timesteps)
 
     def levels(self, b: int, t: int, device, generator: torch.Generator | None = None) -> Tensor:
-        """An independent noise level for every frame of every clip."""
-        return torch.randint(0, self.cfg.timesteps, (b, t), device=device, generator=generator)
+        """An independent noise level for every frame of every clip; in a ``clean_context`` share of the clips,
+        the frames before a random one (at least one) are clean, labelled below the sampler's stabilisation
+        level as it labels its context."""
+        levels = torch.randint(0, self.cfg.timesteps, (b, t), device=device, generator=generator)
+        if self.cfg.clean_context == 0 or t < 2:
+            return levels
+        chosen = torch.rand(b, 1, device=device, generator=generator) < self.cfg.clean_context
+        first_noisy = torch.randint(1, t, (b, 1), device=device, generator=generator)
+        clean = torch.randint(0, STABILIZATION_LEVEL, (b, t), device=device, generator=generator)
+        in_context = chosen & (torch.arange(t, device=device) < first_noisy)
+        return torch.where(in_context, clean, levels)
 
     def loss(self, dit: DiT, x0: Tensor, actions: Tensor, levels: Tensor | None = None, noise: Tensor | None = None):
         """The mean over clips and frames of the fused-SNR-weighted per-frame MSE of v; ``levels`` (b t) and

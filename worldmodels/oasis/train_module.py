@@ -52,6 +52,7 @@ class OasisTrainModule(LightningModule):
         num_actions: int = 15,
         snr_clip: float = 5.0,
         cum_snr_decay: float = 0.96,
+        clean_context: float = 0.0,
         lr: float = 3e-4,
         min_lr: float = 3e-5,
         warmup_steps: int = 200,
@@ -62,7 +63,9 @@ class OasisTrainModule(LightningModule):
         self.save_hyperparameters()
         cfg = DiTConfig(patch_size, in_channels, hidden_size, depth, num_heads, mlp_ratio, num_actions, max_frames)
         self.dit = DiT(cfg)
-        self.objective = DiffusionForcing(DiffusionForcingConfig(snr_clip=snr_clip, cum_snr_decay=cum_snr_decay))
+        self.objective = DiffusionForcing(
+            DiffusionForcingConfig(snr_clip=snr_clip, cum_snr_decay=cum_snr_decay, clean_context=clean_context)
+        )
 
     def conditions(self, actions: Tensor) -> Tensor:
         return action_conditions(actions, self.hparams.num_actions)

@@ -12,16 +12,21 @@ import torch
 
 from worldmodels.data.episodes import EpisodeDataset
 from worldmodels.diamond.agent import Agent
-from worldmodels.diamond.evaluation import action_psnr, one_step_psnr, random_play_clips
+from worldmodels.diamond.evaluation import action_psnr, horizon_metrics, one_step_psnr, play_clips
 from worldmodels.envs.procgen import rollout
+from worldmodels.genie.data import ClipDataset
 from worldmodels.genie.dynamics import DynamicsModel
 from worldmodels.genie.evaluation import evaluate_clips
 from worldmodels.genie.latent_action import LatentActionModel
 from worldmodels.genie.tokenizer import VideoTokenizer
+from worldmodels.oasis import evaluation as oasis_evaluation
+from worldmodels.oasis.dit import DiT
 
 HELD_OUT_SEED = 1234
 DIAMOND_CLIPS, DIAMOND_HORIZON = 48, 10
+DIAMOND_PLAY_STEPS = (1, 10, 25, 50)  # play's imagination horizon is 50 steps
 GENIE_EPISODES, GENIE_TIMEOUT, GENIE_CLIPS = 8, 200, 64
+OASIS_CONTEXT, OASIS_HORIZON, OASIS_CLIPS = 4, 16, 48
 
 # name -> (minimum, what it means). DIAMOND measured +1.47 dB and +0.87 dB: diamond_breakout_small.md.
 DIAMOND_BARS = {
@@ -36,11 +41,14 @@ GENIE_BARS = {
 
 
 def diamond_metrics(agent: Agent, seed: int = HELD_OUT_SEED) -> dict[str, float]:
-    """One-step and action metrics of a Breakout agent's world model on fresh random play."""
+    """One-step and action metrics of a Breakout agent's world model on fresh random play; PSNR along play's
+    50-step horizon and the objects kept at its end on fresh play that serves and follows the ball."""
     n = agent.cfg.denoiser.inner_model.num_steps_conditioning
-    obs, act = random_play_clips("Breakout", DIAMOND_CLIPS, n + DIAMOND_HORIZON, seed)
+    obs, act = play_clips("Breakout", DIAMOND_CLIPS, n + DIAMOND_HORIZON, seed)
     metrics = one_step_psnr(agent.denoiser, obs, act) | action_psnr(agent.denoiser, obs, act, DIAMOND_HORIZON)
-    return metrics | {"one_step_gain": metrics["one_step_psnr"] - metrics["copy_last_frame_psnr"]}
+    metrics["one_step_gain"] = metrics["one_step_psnr"] - metrics["copy_last_frame_psnr"]
+    obs, act = play_clips("Breakout", DIAMOND_CLIPS, n + max(DIAMOND_PLAY_STEPS), seed, player="breakout_tracker")
+    return metrics | horizon_metrics(agent.denoiser, obs, act, DIAMOND_PLAY_STEPS)
 
 
 def fresh_coinrun(folder: Path, seed: int = HELD_OUT_SEED) -> Path:
@@ -61,6 +69,14 @@ def genie_metrics(
     return evaluate_clips(
         tokenizer, lam, dynamics, folder, GENIE_CLIPS, steps=25, temperature=1.0, batch_size=16, seed=0, device="cpu"
     )
+
+
+def oasis_metrics(dit: DiT, folder: Path) -> dict[str, float]:
+    """One-step prediction vs copying, and 16-frame rollouts under recorded vs shuffled actions, on the first
+    ``OASIS_CLIPS`` clips of ``folder`` (see ``fresh_coinrun``)."""
+    clips = ClipDataset(folder, OASIS_HORIZON + 1, random_offsets=False)
+    video, actions = (torch.stack(x) for x in zip(*(clips[i] for i in range(min(OASIS_CLIPS, len(clips))))))
+    return oasis_evaluation.evaluate(dit, video, actions, OASIS_CONTEXT, OASIS_HORIZON)
 
 
 def random_like(model: torch.nn.Module) -> torch.nn.Module:
