@@ -199,9 +199,10 @@ def test_actions_outside_the_models_range_are_one_line(tmp_path, monkeypatch, ca
 def test_a_trained_model_plays_in_oasis_play_and_other_files_are_refused(tmp_path, monkeypatch, capsys):
     from challenges.oasis import play as play_cli
     from challenges.oasis import train as train_cli
+    from worldmodels.core.checkpoints import save_tensors
     from worldmodels.core.errors import UserError
     from worldmodels.core.video import read_frames
-    from worldmodels.oasis.train_module import load_trained_dit
+    from worldmodels.oasis.train_module import export_trained_dit, load_trained_dit
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", ["oasis-train"])
@@ -209,12 +210,18 @@ def test_a_trained_model_plays_in_oasis_play_and_other_files_are_refused(tmp_pat
     (tmp_path / "data/coinrun/test").symlink_to(tmp_path / "data/coinrun/val")
     train_cli.main(["fit", "-c", str(CONFIGS / "tiny.yaml"), "--trainer.max_steps", "2"])
     checkpoint = tmp_path / "data/log/oasis/version_0/checkpoints/last.ckpt"
-    assert load_trained_dit(checkpoint).cfg.external_cond_dim == 15
+    trained = load_trained_dit(checkpoint)
+    assert trained.cfg.external_cond_dim == 15
+    exported = export_trained_dit(checkpoint, tmp_path / "small.safetensors")  # float16, as it ships
+    for name, tensor in load_trained_dit(exported).state_dict().items():
+        assert tensor.dtype == torch.float32
+        torch.testing.assert_close(tensor, trained.state_dict()[name].half().float(), rtol=0, atol=0)
 
-    play_cli.main(
-        ["--checkpoint", str(checkpoint), "--headless", "--frames", "4", "--out", "own.mp4", "--ddim-steps", "2"]
-    )
-    assert len(read_frames(tmp_path / "own.mp4")) == 4
+    for model in (checkpoint, exported):
+        play_cli.main(
+            ["--checkpoint", str(model), "--headless", "--frames", "4", "--out", "own.mp4", "--ddim-steps", "2"]
+        )
+        assert len(read_frames(tmp_path / "own.mp4")) == 4
     capsys.readouterr()
     with pytest.raises(SystemExit):
         play_cli.main(["--checkpoint", str(checkpoint), "--dit", "x.safetensors"])
@@ -222,6 +229,8 @@ def test_a_trained_model_plays_in_oasis_play_and_other_files_are_refused(tmp_pat
     torch.save({"state_dict": {}}, tmp_path / "other.ckpt")
     with pytest.raises(UserError, match="not a oasis-train checkpoint"):
         load_trained_dit(tmp_path / "other.ckpt")
+    with pytest.raises(UserError, match="other.safetensors: not an exported oasis-train model"):
+        load_trained_dit(save_tensors({"x": torch.zeros(1)}, tmp_path / "other.safetensors"))
 
 
 def test_pixel_space_sampling_round_trips_frames_and_procgen_keys_pick_combos():

@@ -1,5 +1,6 @@
 """Read and write state dicts, and load them strictly with a message a person can act on."""
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -42,6 +43,32 @@ def load_lightning_checkpoint(path: Path, config_key: str, kind: str, command: s
     if not isinstance(checkpoint, dict) or config_key not in checkpoint or "state_dict" not in checkpoint:
         raise UserError(f"{path}: not a {kind} checkpoint (no {config_key!r}); pass a .ckpt from {command}")
     return checkpoint
+
+
+def read_trained(path: Path, config_key: str, kind: str, command: str):
+    """(config, state dict) of a model this project trained: a Lightning ``.ckpt`` from ``command``, or its
+    export, a safetensors file with the config as JSON under ``config_key`` in its header."""
+    if not path.is_file():
+        raise UserError(f"{path}: {kind} checkpoint not found; train one with {command}")
+    if path.suffix != ".safetensors":
+        checkpoint = load_lightning_checkpoint(path, config_key, kind, command)
+        return checkpoint[config_key], checkpoint["state_dict"]
+    config = read_metadata(path).get(config_key)
+    if config is None:
+        raise UserError(f"{path}: not an exported {kind} model (no {config_key!r} in its header)")
+    try:
+        return json.loads(config), load_tensors(path)
+    except ValueError as e:
+        raise UserError(f"{path}: bad {config_key!r} in its header ({e})") from None
+
+
+def export_trained(
+    config, tensors: Mapping[str, torch.Tensor], config_key: str, output: str | os.PathLike, dtype: torch.dtype
+) -> Path:
+    """The form in which a trained model ships: its floating-point tensors in ``dtype``, one safetensors file
+    with the config in the header (``read_trained`` reads it back)."""
+    tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
+    return save_tensors(tensors, output, {config_key: json.dumps(config)})
 
 
 def save_tensors(

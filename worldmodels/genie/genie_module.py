@@ -12,7 +12,6 @@ The frozen tokenizer rides along in the checkpoint, so a genie checkpoint plays 
 ``load_genie`` reads as well.
 """
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,14 +19,7 @@ import torch
 from lightning.pytorch import LightningModule
 from torch import Tensor
 
-from worldmodels.core.checkpoints import (
-    build_from_config,
-    load_lightning_checkpoint,
-    load_tensors,
-    read_metadata,
-    save_tensors,
-    with_prefix,
-)
+from worldmodels.core.checkpoints import build_from_config, export_trained, read_trained, with_prefix
 from worldmodels.core.errors import UserError
 from worldmodels.genie.dynamics import DynamicsConfig, DynamicsModel
 from worldmodels.genie.latent_action import LatentActionConfig, LatentActionModel
@@ -174,26 +166,13 @@ class GenieModule(LightningModule):
 
 def read_checkpoint(path: Path) -> tuple[dict, dict]:
     """(configs, state dict) of a ``genie fit`` checkpoint or an ``export_genie`` safetensors file."""
-    if not path.is_file():
-        raise UserError(f"{path}: genie checkpoint not found; train one with genie fit -c configs/genie.yaml")
-    if path.suffix == ".safetensors":
-        configs = read_metadata(path).get(CONFIG_KEY)
-        if configs is None:
-            raise UserError(f"{path}: not an exported genie model (no {CONFIG_KEY!r} in its header)")
-        try:
-            return json.loads(configs), load_tensors(path)
-        except ValueError as e:
-            raise UserError(f"{path}: bad {CONFIG_KEY!r} in its header ({e})") from None
-    checkpoint = load_lightning_checkpoint(path, CONFIG_KEY, "genie", "genie fit")
-    return checkpoint[CONFIG_KEY], checkpoint["state_dict"]
+    return read_trained(path, CONFIG_KEY, "genie", "genie fit -c configs/genie.yaml")
 
 
 def export_genie(checkpoint: str | Path, output: str | Path, dtype: torch.dtype = torch.float16) -> Path:
     """A ``genie fit`` checkpoint -> one safetensors file with the tokenizer, LAM and dynamics model (half the
     size in float16, which is how the bundled model ships) and their configs in the header."""
-    configs, tensors = read_checkpoint(Path(checkpoint))
-    tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
-    return save_tensors(tensors, output, {CONFIG_KEY: json.dumps(configs)})
+    return export_trained(*read_checkpoint(Path(checkpoint)), CONFIG_KEY, output, dtype)
 
 
 def load_genie(

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from torch import Tensor
 
-from worldmodels.core.checkpoints import build_from_config, load_lightning_checkpoint, with_prefix
+from worldmodels.core.checkpoints import build_from_config, export_trained, read_trained, with_prefix
 from worldmodels.core.errors import UserError
 from worldmodels.genie.optim import adamw_warmup_cosine
 from worldmodels.oasis.diffusion_forcing import DiffusionForcing, DiffusionForcingConfig
@@ -107,7 +107,15 @@ class OasisTrainModule(LightningModule):
 
 
 def load_trained_dit(path: str | Path, device: torch.device | str = "cpu") -> DiT:
-    """The DiT of an ``oasis-train`` checkpoint, in eval mode; a one-line error for any other file."""
-    checkpoint = load_lightning_checkpoint(Path(path), CONFIG_KEY, "oasis-train", "oasis-train fit")
-    tensors = with_prefix(checkpoint["state_dict"], "dit")
-    return build_from_config(DiT, DiTConfig, checkpoint[CONFIG_KEY], tensors, str(path)).to(device).eval()
+    """The DiT of an ``oasis-train`` checkpoint or of its export (``export_trained_dit``), in eval mode and
+    float32; a one-line error for any other file."""
+    config, tensors = read_trained(Path(path), CONFIG_KEY, "oasis-train", "oasis-train fit")
+    tensors = {k: v.float() for k, v in with_prefix(tensors, "dit").items()}
+    return build_from_config(DiT, DiTConfig, config, tensors, str(path)).to(device).eval()
+
+
+def export_trained_dit(checkpoint: str | Path, output: str | Path, dtype: torch.dtype = torch.float16) -> Path:
+    """An ``oasis-train`` checkpoint -> one safetensors file: the DiT (float16, how the bundled model ships)
+    with its config in the header."""
+    config, tensors = read_trained(Path(checkpoint), CONFIG_KEY, "oasis-train", "oasis-train fit")
+    return export_trained(config, tensors, CONFIG_KEY, output, dtype)
