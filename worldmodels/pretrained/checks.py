@@ -25,7 +25,8 @@ from worldmodels.oasis.dit import DiT
 HELD_OUT_SEED = 1234
 DIAMOND_CLIPS, DIAMOND_HORIZON = 48, 10
 DIAMOND_PLAY_STEPS = (1, 10, 25, 50)  # play's imagination horizon is 50 steps
-GENIE_EPISODES, GENIE_TIMEOUT, GENIE_CLIPS = 8, 200, 64
+GENIE_CLIPS = 64
+PROCGEN_EPISODES, PROCGEN_TIMEOUT = {"coinrun": 8, "starpilot": 64}, 200  # starpilot's episodes are short
 OASIS_CONTEXT, OASIS_HORIZON, OASIS_CLIPS = 4, 16, 48
 
 # name -> (minimum, what it means). DIAMOND measured +1.47 dB and +0.87 dB: diamond_breakout_small.md.
@@ -51,15 +52,20 @@ def diamond_metrics(agent: Agent, seed: int = HELD_OUT_SEED) -> dict[str, float]
     return metrics | horizon_metrics(agent.denoiser, obs, act, DIAMOND_PLAY_STEPS)
 
 
-def fresh_coinrun(folder: Path, seed: int = HELD_OUT_SEED) -> Path:
-    """CoinRun episodes on levels drawn with ``seed`` (unseen in training), stored in ``folder``: played as the
-    bundled model's data was (the ``moves`` policy, each action held for 3 game steps per stored frame)."""
+def fresh_procgen(game: str, folder: Path, seed: int = HELD_OUT_SEED, distribution_mode: str = "hard") -> Path:
+    """Episodes of a procgen ``game`` on levels drawn with ``seed`` (unseen in training), stored in ``folder``:
+    played as the bundled models' data was (the ``moves`` policy, each action held for 3 game steps per frame)."""
     dataset = EpisodeDataset(folder)
     if len(dataset) == 0:
-        play = {"policy": "moves", "frame_skip": 3, "seed": seed}
-        for episode in rollout("coinrun", 8, GENIE_EPISODES, GENIE_TIMEOUT, **play):
+        play = {"policy": "moves", "frame_skip": 3, "seed": seed, "distribution_mode": distribution_mode}
+        for episode in rollout(game, 8, PROCGEN_EPISODES[game], PROCGEN_TIMEOUT, **play):
             dataset.add(episode)
     return Path(folder)
+
+
+def fresh_coinrun(folder: Path, seed: int = HELD_OUT_SEED) -> Path:
+    """Fresh CoinRun (hard levels), as the bundled Genie's data was played."""
+    return fresh_procgen("coinrun", folder, seed)
 
 
 def genie_metrics(
