@@ -1,6 +1,7 @@
 """Training the Oasis DiT with diffusion forcing."""
 
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
@@ -197,11 +198,12 @@ def test_actions_outside_the_models_range_are_one_line(tmp_path, monkeypatch, ca
 
 
 def test_a_trained_model_plays_in_oasis_play_and_other_files_are_refused(tmp_path, monkeypatch, capsys):
+    from challenges.oasis import evaluate as eval_cli
     from challenges.oasis import play as play_cli
     from challenges.oasis import train as train_cli
     from worldmodels.core.checkpoints import save_tensors
     from worldmodels.core.errors import UserError
-    from worldmodels.core.video import read_frames
+    from worldmodels.core.video import read_frames, read_image
     from worldmodels.oasis.train_module import export_trained_dit, load_trained_dit
 
     monkeypatch.chdir(tmp_path)
@@ -222,6 +224,10 @@ def test_a_trained_model_plays_in_oasis_play_and_other_files_are_refused(tmp_pat
             ["--checkpoint", str(model), "--headless", "--frames", "4", "--out", "own.mp4", "--ddim-steps", "2"]
         )
         assert len(read_frames(tmp_path / "own.mp4")) == 4
+    eval_cli.main(["--checkpoint", str(exported), "--split", "val", "--context", "2", "--horizon", "4"])
+    report = json.loads((tmp_path / "data/oasis_eval.json").read_text())
+    assert report["num_clips"] == 2 and report["copy_last_frame_psnr"] > 0 and report["ddim_steps"] == 10
+    assert read_image(tmp_path / "data/oasis_eval.grid.png").shape[1:] == (4 * (2 * 64 + 2) + 2, 120 + 4 * 130 + 2)
     capsys.readouterr()
     with pytest.raises(SystemExit):
         play_cli.main(["--checkpoint", str(checkpoint), "--dit", "x.safetensors"])

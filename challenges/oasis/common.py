@@ -80,14 +80,6 @@ def sample_prompt_path(offline: bool):
         raise UserError(f"{e}, or {PROMPT_HINT}") from None
 
 
-class PublishedWeightsMissing(UserError):
-    """The published weights are neither local nor cached and the hub can't deliver them."""
-
-    def __init__(self, message: str, why: str):
-        super().__init__(message)
-        self.why = why
-
-
 def load_models(args: argparse.Namespace):
     """(sampler, prompt) from the parsed options, with one clear message when the weights are missing."""
     import torch
@@ -109,12 +101,11 @@ def load_models(args: argparse.Namespace):
         if args.dit is not None and args.vae is not None:
             raise
         why = "--offline" if args.offline else "the hub is unreachable"
-        raise PublishedWeightsMissing(
+        raise UserError(
             f"Oasis needs {DIT_FILE} and {VAE_FILE} (hub repo {HUB_REPO}): they are not in {LOCAL}/, not cached, "
             f"and {why}. On a connected machine run `{hf_command()} download {HUB_REPO} {DIT_FILE} {VAE_FILE} "
             f"--local-dir {LOCAL}` and put both files in {LOCAL}/ (or pass --dit PATH --vae PATH)"
-            + ("" if prompt is not None or has_sample_prompt() else f"; {PROMPT_HINT}"),
-            why,
+            + ("" if prompt is not None or has_sample_prompt() else f"; {PROMPT_HINT}")
         ) from None
     compile_dit(dit, args.compile, args.cuda_graphs)
     # the decoder stays fp32, as the reference's; compiled it takes 6.7 instead of 10.8 ms a frame (H200)

@@ -1,23 +1,12 @@
 """oasis-play: play Oasis 500M live: keyboard and mouse in, generated Minecraft frames out; or, with
---checkpoint, a small Oasis-architecture model of a procgen game trained by oasis-train. Without the 500M's
-weights (no hub, --offline) it plays the bundled small CoinRun model."""
+--checkpoint, a small Oasis-architecture model of a procgen game trained by oasis-train."""
 
 import argparse
 from pathlib import Path
 
-from challenges.oasis.common import (
-    DIT_FILE,
-    LOCAL,
-    VAE_FILE,
-    PublishedWeightsMissing,
-    action_script,
-    add_model_arguments,
-    check_model_arguments,
-    load_models,
-)
+from challenges.oasis.common import action_script, add_model_arguments, check_model_arguments, load_models
 from worldmodels.core.errors import UserError, cli_entry
 from worldmodels.play.cli import add_play_arguments, parse_play_args, run_play
-from worldmodels.pretrained import OASIS_COINRUN, model_card
 
 
 @cli_entry
@@ -47,19 +36,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{args.actions}: {len(script) - 1} actions from frame {args.video_offset}; --frames {args.frames} after "
             f"{args.n_prompt_frames} prompt frame(s) needs {args.n_prompt_frames + args.frames - 1}"
         )
-    try:
-        sampler, prompt = load_models(args)
-    except PublishedWeightsMissing as missing:
-        if args.prompt is not None or args.actions is not None or not OASIS_COINRUN.is_file():
-            raise
-        print(
-            f"Oasis 500M: {DIT_FILE} and {VAE_FILE} are not in {LOCAL}/, not cached, and {missing.why}; playing the "
-            f"bundled small CoinRun model instead ({OASIS_COINRUN.name}, see {model_card(OASIS_COINRUN)})",
-            flush=True,
-        )
-        args.checkpoint = OASIS_COINRUN
-        play_own_model(args)
-        return
+    sampler, prompt = load_models(args)
     run_play(OasisBackend(sampler, prompt, args.sensitivity, script), args)
 
 

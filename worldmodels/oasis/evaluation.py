@@ -7,10 +7,13 @@
   stays closer to reality. PSNR of every generated frame, averaged.
 """
 
+from pathlib import Path
+
 import torch
 from torch import Tensor
 
 from worldmodels.core.metrics import frame_psnr
+from worldmodels.genie.data import ClipDataset
 from worldmodels.oasis.dit import DiT
 from worldmodels.oasis.sampler import OasisSampler
 from worldmodels.oasis.train_module import action_conditions
@@ -52,3 +55,22 @@ def evaluate(
         "action_gain": per_clip.mean().item(),
         "action_gain_stderr": (per_clip.std() / len(per_clip) ** 0.5).item(),
     }
+
+
+def held_out_clips(folder: Path, num_clips: int, length: int) -> tuple[Tensor, Tensor]:
+    """The first ``num_clips`` clips of ``length`` frames of an episode folder (consecutive, never crossing an
+    episode's end): frames b t 3 h w in [-1, 1] and actions b t."""
+    clips = ClipDataset(folder, length, random_offsets=False)
+    items = [clips[i] for i in range(min(num_clips, len(clips)))]
+    return torch.stack([v for v, _ in items]), torch.stack([a for _, a in items])
+
+
+@torch.no_grad()
+def rollout_rows(dit: DiT, video: Tensor, actions: Tensor, frames: int, ddim_steps: int, seed: int = 0) -> Tensor:
+    """For each clip its real frames 1..``frames`` above those generated from its frame 0 under the recorded
+    actions: rows (2b) t 3 h w in [-1, 1], for ``save_grid``."""
+    sampler = OasisSampler(dit.eval(), None, ddim_steps=ddim_steps)
+    conditions = action_conditions(actions, dit.cfg.external_cond_dim).to(sampler.device)
+    torch.manual_seed(seed)
+    made = rollout(sampler, video.to(sampler.device), conditions, 1, frames).cpu()
+    return torch.stack([video[:, 1 : frames + 1], made], dim=1).flatten(0, 1)

@@ -15,8 +15,6 @@ DIAMOND_GAMES = {"Breakout": DIAMOND_BREAKOUT}
 UNTRAINED_POLICIES = {DIAMOND_BREAKOUT}
 # Tokenizer + latent action model + dynamics model, float16, their configs in the safetensors header.
 GENIE_COINRUN = FOLDER / "genie_coinrun_small.safetensors"
-# A pixel-space Oasis-architecture DiT of CoinRun (oasis-train), float16, its config in the safetensors header.
-OASIS_COINRUN = FOLDER / "oasis_coinrun_small.safetensors"
 
 
 def model_card(path: Path) -> Path:

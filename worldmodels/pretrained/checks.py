@@ -14,20 +14,16 @@ from worldmodels.data.episodes import EpisodeDataset
 from worldmodels.diamond.agent import Agent
 from worldmodels.diamond.evaluation import action_psnr, horizon_metrics, one_step_psnr, play_clips
 from worldmodels.envs.procgen import rollout
-from worldmodels.genie.data import ClipDataset
 from worldmodels.genie.dynamics import DynamicsModel
 from worldmodels.genie.evaluation import evaluate_clips
 from worldmodels.genie.latent_action import LatentActionModel
 from worldmodels.genie.tokenizer import VideoTokenizer
-from worldmodels.oasis import evaluation as oasis_evaluation
-from worldmodels.oasis.dit import DiT
 
 HELD_OUT_SEED = 1234
 DIAMOND_CLIPS, DIAMOND_HORIZON = 48, 10
 DIAMOND_PLAY_STEPS = (1, 10, 25, 50)  # play's imagination horizon is 50 steps
 GENIE_CLIPS = 64
-PROCGEN_EPISODES, PROCGEN_TIMEOUT = {"coinrun": 8, "starpilot": 64}, 200  # starpilot's episodes are short
-OASIS_CONTEXT, OASIS_HORIZON, OASIS_CLIPS = 4, 16, 48
+PROCGEN_EPISODES, PROCGEN_TIMEOUT = 8, 200
 
 # name -> (minimum, what it means). DIAMOND measured +1.47 dB and +0.87 dB: diamond_breakout_small.md.
 DIAMOND_BARS = {
@@ -58,7 +54,7 @@ def fresh_procgen(game: str, folder: Path, seed: int = HELD_OUT_SEED, distributi
     dataset = EpisodeDataset(folder)
     if len(dataset) == 0:
         play = {"policy": "moves", "frame_skip": 3, "seed": seed, "distribution_mode": distribution_mode}
-        for episode in rollout(game, 8, PROCGEN_EPISODES[game], PROCGEN_TIMEOUT, **play):
+        for episode in rollout(game, 8, PROCGEN_EPISODES, PROCGEN_TIMEOUT, **play):
             dataset.add(episode)
     return Path(folder)
 
@@ -75,14 +71,6 @@ def genie_metrics(
     return evaluate_clips(
         tokenizer, lam, dynamics, folder, GENIE_CLIPS, steps=25, temperature=1.0, batch_size=16, seed=0, device="cpu"
     )
-
-
-def oasis_metrics(dit: DiT, folder: Path) -> dict[str, float]:
-    """One-step prediction vs copying, and 16-frame rollouts under recorded vs shuffled actions, on the first
-    ``OASIS_CLIPS`` clips of ``folder`` (see ``fresh_coinrun``)."""
-    clips = ClipDataset(folder, OASIS_HORIZON + 1, random_offsets=False)
-    video, actions = (torch.stack(x) for x in zip(*(clips[i] for i in range(min(OASIS_CLIPS, len(clips))))))
-    return oasis_evaluation.evaluate(dit, video, actions, OASIS_CONTEXT, OASIS_HORIZON)
 
 
 def random_like(model: torch.nn.Module) -> torch.nn.Module:
