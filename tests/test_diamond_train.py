@@ -198,6 +198,31 @@ def test_reward_end_segments_may_run_past_an_episode_end(tiny_trainer, monkeypat
     assert requested == [(5 + 4 + 1, True)]  # imagination horizon + conditioning frames + 1
 
 
+def test_autoregressive_steps_condition_later_frames_on_the_models_own_predictions(tiny_trainer, monkeypatch):
+    from worldmodels.core.errors import UserError
+    from worldmodels.diamond.denoiser import Denoiser
+    from worldmodels.diamond.train import Trainer
+
+    tiny_trainer._collect(60)
+    tiny_trainer.cfg = dataclasses.replace(tiny_trainer.cfg, num_autoregressive_steps=3)
+    seen, model_output = [], Denoiser.model_output
+
+    def recording_output(self, noisy, obs, act, cs, sigma_cond=None):
+        seen.append(obs.clone())
+        return model_output(self, noisy, obs, act, cs, sigma_cond)
+
+    monkeypatch.setattr(Denoiser, "model_output", recording_output)
+    tiny_trainer._denoiser_loss()
+    assert len(seen) == 3  # segments of 4 conditioning + 3 next frames: three predictions
+    n, c = 4, 3
+    # the second prediction's newest conditioning frame is the first prediction, not the real frame
+    first_prediction = seen[1][:, (n - 1) * c :]
+    assert torch.equal(seen[1][:, : (n - 1) * c], seen[0][:, c:])  # the real frames slide along
+    assert torch.equal(seen[2][:, (n - 2) * c : (n - 1) * c], first_prediction)
+    with pytest.raises(UserError, match="--num_autoregressive_steps 0: must be at least 1"):
+        Trainer(dataclasses.replace(tiny_trainer.cfg, num_autoregressive_steps=0, run_dir=tiny_trainer.run_dir / "x"))
+
+
 def test_policy_memory_is_burned_in_on_a_new_imagined_start(tiny_trainer, monkeypatch):
     trainer, ac = tiny_trainer, tiny_trainer.agent.actor_critic
     loss_cfg = dataclasses.replace(trainer.cfg.actor_critic_loss, backup_every=1)

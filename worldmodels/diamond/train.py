@@ -99,6 +99,9 @@ class TrainConfig:
     sigma_distribution: SigmaDistribution = field(default_factory=SigmaDistribution)
     actor_critic_loss: ActorCriticLossConfig = field(default_factory=ActorCriticLossConfig)
     imagination_horizon: int = 15
+    # the denoiser learns from segments of that many next frames, each predicted from the ones before it as it
+    # predicted them (DIAMOND's training.num_autoregressive_steps): it learns to correct its own errors
+    num_autoregressive_steps: int = 1
     sampler_steps: int = 3
     evaluation: EvalConfig = field(default_factory=EvalConfig)
     accelerator: str = "auto"
@@ -142,6 +145,8 @@ class Trainer:
             raise UserError(
                 f"--precision {cfg.precision}: fp16 loss scaling is not supported; use 32-true or bf16-mixed"
             )
+        if cfg.num_autoregressive_steps < 1:
+            raise UserError(f"--num_autoregressive_steps {cfg.num_autoregressive_steps}: must be at least 1")
         # one log folder per run, continued by --resume (the CSV rows of earlier epochs are kept, see _load_state)
         loggers = [TensorBoardLogger(self.run_dir, "tensorboard", version=0), CSVLogger(self.run_dir, "csv", version=0)]
         self.fabric = Fabric(accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision, loggers=loggers)
@@ -290,7 +295,7 @@ class Trainer:
         return segments_to_model(segments, self.fabric.device)
 
     def _denoiser_loss(self) -> torch.Tensor:
-        batch = self._batch(self.cfg.denoiser, self.n + 1)
+        batch = self._batch(self.cfg.denoiser, self.n + self.cfg.num_autoregressive_steps)
         return self.agent.denoiser.loss(batch["obs"], batch["act"], batch["mask"], self.cfg.sigma_distribution)
 
     def _rew_end_model_loss(self) -> torch.Tensor:
