@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from lightning.pytorch import LightningDataModule
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from worldmodels.core.errors import UserError
 from worldmodels.data.episodes import Episode, EpisodeDataset
+from worldmodels.data.split_data import SplitDataModule
 from worldmodels.envs.procgen import resolve_game
 
 
@@ -58,7 +58,7 @@ class ClipDataset(Dataset):
         return to_video(data.obs[window]), torch.from_numpy(data.act[window])
 
 
-class GenieDataModule(LightningDataModule):
+class GenieDataModule(SplitDataModule):
     """Clips from ``<root>/<env_name>/{train,val,test}`` as written by genie-sample then genie-split."""
 
     def __init__(
@@ -69,10 +69,8 @@ class GenieDataModule(LightningDataModule):
         batch_size: int = 48,
         num_workers: int = 0,
     ):
-        super().__init__()
-        self.root, self.game = Path(root), resolve_game(env_name)
-        self.clip_length, self.batch_size, self.num_workers = clip_length, batch_size, num_workers
-        self.datasets: dict[str, ClipDataset] = {}
+        super().__init__(batch_size, num_workers)
+        self.root, self.game, self.clip_length = Path(root), resolve_game(env_name), clip_length
 
     def split(self, name: str) -> ClipDataset:
         folder = self.root / self.game / name
@@ -83,28 +81,3 @@ class GenieDataModule(LightningDataModule):
                 f"then genie-split --env_name {self.game} --root {self.root}"
             )
         return ClipDataset(folder, self.clip_length, random_offsets=name == "train")
-
-    def setup(self, stage: str) -> None:
-        names = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}.get(stage, ())
-        for name in names:
-            if name not in self.datasets:
-                self.datasets[name] = self.split(name)
-
-    def loader(self, name: str) -> DataLoader:
-        return DataLoader(
-            self.datasets[name],
-            batch_size=self.batch_size,
-            shuffle=name == "train",
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self.loader("train")
-
-    def val_dataloader(self) -> DataLoader:
-        return self.loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self.loader("test")

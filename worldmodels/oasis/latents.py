@@ -26,16 +26,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from lightning.pytorch import LightningDataModule
 from rich.progress import track
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from torchvision.transforms.functional import center_crop, resize
 
 from worldmodels.core.device import autocast
 from worldmodels.core.errors import UserError
 from worldmodels.core.files import atomic_path
 from worldmodels.data.episodes import Episode, EpisodeDataset, _array_header
+from worldmodels.data.split_data import SplitDataModule
 from worldmodels.oasis.vae import LATENT_SCALE, ViTVAE
 
 SPLITS = ("train", "val", "test")
@@ -232,7 +232,7 @@ class LatentClipDataset(Dataset):
         return latents, torch.from_numpy(actions)
 
 
-class LatentDataModule(LightningDataModule):
+class LatentDataModule(SplitDataModule):
     """Clips of the latents ``oasis-encode`` wrote to ``<root>/<env_name>/{train,val,test}``: the same items as
     ``GenieDataModule`` (latents in place of frames), for ``oasis-train`` with ``data.class_path`` set to
     ``worldmodels.oasis.latents.LatentDataModule``. ``env_name`` is a folder name (any game, Minecraft too)."""
@@ -245,10 +245,8 @@ class LatentDataModule(LightningDataModule):
         batch_size: int = 8,
         num_workers: int = 0,
     ):
-        super().__init__()
-        self.root, self.env_name = Path(root), env_name
-        self.clip_length, self.batch_size, self.num_workers = clip_length, batch_size, num_workers
-        self.datasets: dict[str, LatentClipDataset] = {}
+        super().__init__(batch_size, num_workers)
+        self.root, self.env_name, self.clip_length = Path(root), env_name, clip_length
 
     def split(self, name: str) -> LatentClipDataset:
         folder = self.root / self.env_name / name
@@ -259,28 +257,3 @@ class LatentDataModule(LightningDataModule):
                 f"--out {self.root}"
             )
         return LatentClipDataset(folder, self.clip_length, random_offsets=name == "train")
-
-    def setup(self, stage: str) -> None:
-        names = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}.get(stage, ())
-        for name in names:
-            if name not in self.datasets:
-                self.datasets[name] = self.split(name)
-
-    def loader(self, name: str) -> DataLoader:
-        return DataLoader(
-            self.datasets[name],
-            batch_size=self.batch_size,
-            shuffle=name == "train",
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self.loader("train")
-
-    def val_dataloader(self) -> DataLoader:
-        return self.loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self.loader("test")
