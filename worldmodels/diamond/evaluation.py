@@ -21,7 +21,7 @@ from worldmodels.diamond.denoiser import Denoiser
 from worldmodels.diamond.games import scripted_player
 from worldmodels.diffusion.karras import DiffusionSampler
 from worldmodels.envs.atari import DiamondAtari
-from worldmodels.envs.breakout_screen import objects_kept
+from worldmodels.envs.breakout_screen import KEPT_AT, objects_kept, region_psnrs
 
 
 def play_clips(
@@ -105,7 +105,10 @@ def horizon_metrics(
     real = obs[:, n : n + horizon]
     per_step = frame_psnr(imagined, real).mean(0)
     metrics = {f"psnr_step_{k}": per_step[k - 1].item() for k in steps}
-    kept = [objects_kept(i, r) for i, r in zip(to_hwc_uint8(imagined[:, -1]), to_hwc_uint8(real[:, -1]))]
+    last = list(zip(to_hwc_uint8(imagined[:, -1]), to_hwc_uint8(real[:, -1])))
+    kept = [objects_kept(i, r) for i, r in last]
     for name in kept[0]:
         metrics[f"{name}_kept"] = float(np.mean([k[name] for k in kept]))
+    for name, values in zip(KEPT_AT, zip(*(region_psnrs(i, r).values() for i, r in last))):
+        metrics[f"{name}_psnr_step_{horizon}"] = float(np.mean(values))
     return metrics | {"objects_kept": float(np.mean([all(k.values()) for k in kept]))}

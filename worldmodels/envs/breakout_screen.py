@@ -12,6 +12,7 @@ SIDE_WALLS = (slice(10, 59), np.r_[0:3, 61:64])
 BRICKS = (slice(17, 28), slice(3, 61))
 PADDLE_ROWS = (slice(56, 60), slice(3, 61))
 MIN_PADDLE_WIDTH = 3  # pixels: the paddle is 4 to 7 wide at 64x64, the ball at most 2
+KEPT_AT = {"bricks": 20.0, "walls": 25.0, "score": 18.0}  # region PSNR (dB) against the real frame
 
 
 def region_psnr(x: np.ndarray, y: np.ndarray, region: tuple) -> float:
@@ -31,13 +32,15 @@ def has_paddle(frame: np.ndarray) -> bool:
     return False
 
 
+def region_psnrs(imagined: np.ndarray, real: np.ndarray) -> dict[str, float]:
+    """PSNR (dB) of an imagined frame against the real one in the brick rows, the walls and the score."""
+    walls = min(region_psnr(imagined, real, TOP_WALL), region_psnr(imagined, real, SIDE_WALLS))
+    return {"bricks": region_psnr(imagined, real, BRICKS), "walls": walls, "score": region_psnr(imagined, real, SCORE)}
+
+
 def objects_kept(imagined: np.ndarray, real: np.ndarray) -> dict[str, bool]:
     """Does an imagined frame still show the game the real frame shows? Paddle present, the brick rows as in
     reality (PSNR >= 20 dB there), walls clean (>= 25 dB) and the score readable (>= 18 dB)."""
-    walls = min(region_psnr(imagined, real, TOP_WALL), region_psnr(imagined, real, SIDE_WALLS))
-    return {
-        "paddle": has_paddle(imagined),
-        "bricks": region_psnr(imagined, real, BRICKS) >= 20,
-        "walls": walls >= 25,
-        "score": region_psnr(imagined, real, SCORE) >= 18,
-    }
+    psnrs = region_psnrs(imagined, real)
+    kept = {name: psnrs[name] >= low for name, low in KEPT_AT.items()}
+    return {"paddle": has_paddle(imagined)} | kept
