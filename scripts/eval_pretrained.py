@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("diamond", "genie"))
     parser.add_argument("--diamond", type=Path, default=DIAMOND_BREAKOUT, help="a Breakout agent .pt")
     parser.add_argument("--genie", type=Path, default=GENIE_COINRUN, help="a genie .ckpt or .safetensors")
+    parser.add_argument("--diamond_grid", type=Path, help="a PNG of real vs imagined Breakout along the horizon")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     from worldmodels.pretrained import checks
@@ -43,6 +44,8 @@ def main() -> None:
         agent = load_agent(args.diamond)
         show(f"DIAMOND {args.diamond}", checks.diamond_metrics(agent), checks.DIAMOND_BARS)
         show("DIAMOND, random initialisation", checks.diamond_metrics(checks.random_like(agent)), checks.DIAMOND_BARS)
+        if args.diamond_grid:
+            print(f"wrote {checks.diamond_grid(agent, args.diamond_grid)}")
     if args.only in (None, "genie"):
         from worldmodels.genie.genie_module import load_genie
 

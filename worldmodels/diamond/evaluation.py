@@ -112,3 +112,12 @@ def horizon_metrics(
     for name, values in zip(KEPT_AT, zip(*(region_psnrs(i, r).values() for i, r in last))):
         metrics[f"{name}_psnr_step_{horizon}"] = float(np.mean(values))
     return metrics | {"objects_kept": float(np.mean([all(k.values()) for k in kept]))}
+
+
+def horizon_rows(denoiser: Denoiser, obs: Tensor, act: Tensor, steps: tuple[int, ...], seed: int = 0) -> Tensor:
+    """For each clip its real frames at ``steps`` above the imagined ones (rows (2b) t c h w, for
+    ``save_grid``): a picture of how a rollout holds up."""
+    n = denoiser.cfg.inner_model.num_steps_conditioning
+    imagined = imagine(denoiser, obs, act, max(steps), seed=seed)
+    at = torch.tensor(steps) - 1
+    return torch.stack([obs[:, n:][:, at], imagined[:, at]], dim=1).flatten(0, 1)

@@ -12,8 +12,9 @@ import torch
 
 from worldmodels.data.episodes import EpisodeDataset
 from worldmodels.diamond.agent import Agent
-from worldmodels.diamond.evaluation import action_psnr, horizon_metrics, one_step_psnr, play_clips
+from worldmodels.diamond.evaluation import action_psnr, horizon_metrics, horizon_rows, one_step_psnr, play_clips
 from worldmodels.envs.procgen import rollout
+from worldmodels.genie.action_grid import save_grid
 from worldmodels.genie.dynamics import DynamicsModel
 from worldmodels.genie.evaluation import evaluate_clips
 from worldmodels.genie.latent_action import LatentActionModel
@@ -46,6 +47,16 @@ def diamond_metrics(agent: Agent, seed: int = HELD_OUT_SEED) -> dict[str, float]
     metrics["one_step_gain"] = metrics["one_step_psnr"] - metrics["copy_last_frame_psnr"]
     obs, act = play_clips("Breakout", DIAMOND_CLIPS, n + max(DIAMOND_PLAY_STEPS), seed, player="breakout_tracker")
     return metrics | horizon_metrics(agent.denoiser, obs, act, DIAMOND_PLAY_STEPS)
+
+
+def diamond_grid(agent: Agent, path: Path, seed: int = HELD_OUT_SEED) -> Path:
+    """Four fresh clips of scripted play, each a real row above the imagined one, at steps 1 to 50."""
+    n = agent.cfg.denoiser.inner_model.num_steps_conditioning
+    steps = (1, 5, 10, 20, 30, 40, 50)
+    obs, act = play_clips("Breakout", 4, n + max(steps), seed, player="breakout_tracker")
+    rows = horizon_rows(agent.denoiser, obs, act, steps)
+    labels = [f"clip {i // 2}: " + ("real" if i % 2 == 0 else "imagined") for i in range(len(rows))]
+    return save_grid(path, rows, labels)
 
 
 def fresh_procgen(game: str, folder: Path, seed: int = HELD_OUT_SEED, distribution_mode: str = "hard") -> Path:
