@@ -9,14 +9,13 @@ STAGE_SPLITS = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)
 
 
 class SplitDataModule(LightningDataModule):
+    """Subclasses define ``split(name) -> Dataset``: the dataset of split ``name``, or a one-line
+    ``UserError`` saying how to make it."""
+
     def __init__(self, batch_size: int, num_workers: int):
         super().__init__()
         self.batch_size, self.num_workers = batch_size, num_workers
         self.datasets: dict[str, Dataset] = {}
-
-    def split(self, name: str) -> Dataset:
-        """The dataset of split ``name``, or a one-line ``UserError`` saying how to make it."""
-        raise NotImplementedError
 
     def setup(self, stage: str) -> None:
         for name in STAGE_SPLITS.get(stage, ()):
