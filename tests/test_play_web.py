@@ -2,6 +2,7 @@
 headless Chromium (skipped with a reason where none is installed; .ci/run installs Debian's)."""
 
 import asyncio
+import functools
 import io
 import json
 import os
@@ -340,7 +341,11 @@ def test_breakout_plays_in_a_real_browser(browser, tmp_path):
 def test_a_play_command_prints_its_url_serves_the_page_and_stops_on_ctrl_c(tmp_path):
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "PYTHONFAULTHANDLER": "1"}  # SIGABRT dumps every thread
     command = [sys.executable, "-m", "worldmodels.play", "--web", "0", "--out-dir", str(tmp_path)]
-    game = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Ctrl-C in a terminal: the command must not inherit an ignored SIGINT (pytest run in the background)
+    default_sigint = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+    game = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint
+    )
     try:
         lines = []
         while len(lines) < 2:  # ALE's banner comes first
@@ -353,7 +358,7 @@ def test_a_play_command_prints_its_url_serves_the_page_and_stops_on_ctrl_c(tmp_p
         game.send_signal(signal.SIGINT)
         try:
             rest, _ = game.communicate(timeout=60)
-        except subprocess.TimeoutExpired:  # once seen under a loaded CI machine: show where it hangs
+        except subprocess.TimeoutExpired:  # show where it hangs
             game.send_signal(signal.SIGABRT)
             pytest.fail(f"no exit within 60 s of Ctrl-C; its threads:\n{game.communicate(timeout=30)[0]}")
     finally:
