@@ -2,6 +2,9 @@
 activation checkpointing, oasis-export), with tiny models on CPU."""
 
 import dataclasses
+import functools
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +17,18 @@ from torchvision.transforms.functional import resize
 
 from tests.oasis_fixtures import TINY_DIT, TINY_VAE, tiny_models
 from worldmodels.core.errors import UserError
+from worldmodels.core.video import read_video, write_video
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.oasis import OasisSampler, ViTVAE, load_dit, load_vae, save_model
+from worldmodels.oasis.actions import PITCH, YAW, load_actions
 from worldmodels.oasis.latents import LatentDataModule
 from worldmodels.oasis.train_module import OasisTrainModule
 
 CONFIGS = Path(__file__).parents[1] / "configs" / "oasis"
+VPT_ACTIONS = (
+    Path(__file__).resolve().parents[2]
+    / "shared/fixtures/oasis/treechop-f153ac423f61-20210916-183423.chunk_000.actions.pt"
+)
 VAE = dataclasses.replace(TINY_VAE, input_height=32, input_width=64, patch_size=8)  # a 4 x 8 latent grid
 FRAME = (16, 32)  # episodes' frames: half the VAE's input size, same aspect ratio
 TINY_SIZES = {"hidden_size": 64, "depth": 2, "num_heads": 2, "max_frames": 4}  # TINY_DIT, beside the 500M's
@@ -212,15 +221,18 @@ def test_finetuning_the_published_layout_changes_weights_and_exports_the_publish
     load_dit(tmp_path / "bf16.safetensors")
 
 
-def test_bad_inputs_are_one_line(models, tmp_path, capsys):
-    def error(*args) -> str:
-        capsys.readouterr()
-        with pytest.raises(SystemExit):
-            encode(*args)
-        lines = capsys.readouterr().err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: "), lines
-        return lines[0]
+def one_line_error(capsys, run, *args) -> str:
+    """The one line ``run(*args)`` (a CLI call) prints before exiting with status 2."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        run(*args)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exited.value.code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines
+    return lines[0]
 
+
+def test_bad_inputs_are_one_line(models, tmp_path, capsys):
+    error = functools.partial(one_line_error, capsys, encode)
     assert "no episode files (episode_*.npz) in train, val, test" in error(tmp_path, tmp_path / "out", models[1])
     assert "not an Oasis ViT-VAE checkpoint" in error(tmp_path, tmp_path / "out", models[0])  # the DiT's file
     square = write_episodes(tmp_path / "square", {"train": [2]}, size=(16, 16))
@@ -230,3 +242,129 @@ def test_bad_inputs_are_one_line(models, tmp_path, capsys):
         LatentDataModule(root=str(tmp_path), env_name="toy").setup("fit")
     with pytest.raises(UserError, match=r"its DiT has patch_size 2 \(the config says 4\), in_channels 16"):
         OasisTrainModule(init_from=str(models[0]))
+
+
+def oasis_rows(length: int, seed: int) -> torch.Tensor:
+    """Random Oasis action rows: buttons 0/1, the two camera columns in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, 2, (length, 25)).astype(np.float32)
+    rows[:, [PITCH, YAW]] = rng.uniform(-1, 1, (length, 2))
+    return torch.from_numpy(rows)
+
+
+def write_clip(folder: Path, name: str, length: int, seed: int = 0, size=FRAME, rows: int | None = None) -> Path:
+    """A tiny MP4 of random frames and its ``.one_hot_actions.pt`` of ``rows`` rows (default: one per frame)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = np.random.default_rng(seed).integers(0, 256, (length, *size, 3), dtype=np.uint8)
+    torch.save(oasis_rows(length if rows is None else rows, seed), folder / f"{name}.one_hot_actions.pt")
+    return write_video(folder / f"{name}.mp4", frames)
+
+
+def encode_clips(videos: Path, out: Path, vae: Path, *extra: str) -> None:
+    from challenges.oasis import encode as encode_cli
+
+    encode_cli.main(["--videos", str(videos), "--env_name", "toy", "--out", str(out), "--vae", str(vae), *extra])
+
+
+def test_oasis_encode_videos_stores_the_samplers_latents_and_the_float_actions(models, tmp_path, capsys):
+    clips = [write_clip(tmp_path / "src", "a", 5, seed=1), write_clip(tmp_path / "src", "b", 3, seed=2)]
+    clips.append(write_clip(tmp_path / "src/more", "c", 4, seed=3))  # subfolders count; sorted paths: a, b, more/c
+    out = tmp_path / "latents"
+    encode_clips(tmp_path / "src", out, models[1], "--val", "0.3", "--batch_size", "2", "--quiet")
+    printed = capsys.readouterr().out
+    assert "train: encoded 2 videos, 0 already there" in printed and "val: encoded 1 videos" in printed
+    assert not (out / "toy/test").exists()
+
+    vae = load_vae(models[1])
+    for clip, (split, n) in zip(clips, [("train", 0), ("train", 1), ("val", 0)]):
+        decoded = resize(read_video(clip), [32, 64], antialias=True)  # what the MP4 holds, not what was written
+        expected = OasisSampler(load_dit(models[0]), vae).encode(decoded[None])[0]
+        stored = np.load(out / "toy" / split / f"episode_{n:06d}.latents.npy")
+        assert stored.dtype == np.float16 and stored.shape == (len(decoded), 16, 4, 8)
+        torch.testing.assert_close(torch.from_numpy(stored).float(), expected, rtol=1e-3, atol=1e-3)
+        actions = np.load(out / "toy" / split / f"episode_{n:06d}.actions.npy")
+        rows = torch.load(clip.with_suffix(".one_hot_actions.pt"), weights_only=True).numpy()
+        assert actions.dtype == np.float32 and np.array_equal(actions, rows)
+
+    data = LatentDataModule(root=str(out), env_name="toy", clip_length=2)
+    data.setup("fit")
+    latents, actions = data.datasets["val"][1]  # more/c.mp4, frames 2 and 3
+    assert actions.dtype == torch.float32 and torch.equal(actions, oasis_rows(4, seed=3)[2:4])
+    assert latents.shape == (2, 16, 4, 8)
+
+    done = out / "toy/train/episode_000000.latents.npy"
+    before = done.stat().st_mtime_ns
+    (out / "toy/val/episode_000000.latents.npy").unlink()  # as if killed before its latents were written
+    encode_clips(tmp_path / "src", out, models[1], "--val", "0.3", "--quiet")
+    assert "train: encoded 0 videos, 2 already there" in capsys.readouterr().out
+    assert done.stat().st_mtime_ns == before, "a video already encoded was encoded again"
+    assert (out / "toy/val/episode_000000.latents.npy").is_file()
+    write_clip(tmp_path / "src", "a2", 2)  # would deal b.mp4 to another episode number
+    message = one_line_error(capsys, encode_clips, tmp_path / "src", out, models[1], "--val", "0.3")
+    assert "holds latents of other sources" in message
+
+
+def test_oasis_encode_videos_reads_vpt_action_dicts(models, tmp_path, capsys):
+    if not VPT_ACTIONS.is_file():
+        pytest.skip(f"{VPT_ACTIONS} is not here (the shared fixtures sit beside the repository)")
+    rows = load_actions(VPT_ACTIONS)[1:]  # one per recorded frame, without the zero action Oasis puts first
+    stem = VPT_ACTIONS.name.removesuffix(".actions.pt")
+    write_video(tmp_path / "src" / f"{stem}.mp4", np.zeros((len(rows), *FRAME, 3), np.uint8))
+    shutil.copy(VPT_ACTIONS, tmp_path / "src")
+    encode_clips(tmp_path / "src", tmp_path / "out", models[1], "--batch_size", "400", "--quiet")
+    assert "train: encoded 1 videos" in capsys.readouterr().out  # one video: train, whatever --val says
+    actions = np.load(tmp_path / "out/toy/train/episode_000000.actions.npy")
+    assert actions.dtype == np.float32 and np.array_equal(actions, rows.numpy())
+    assert np.load(tmp_path / "out/toy/train/episode_000000.latents.npy", mmap_mode="r").shape == (len(rows), 16, 4, 8)
+
+
+def bad_clip(case: str, src: Path) -> None:
+    """Beside a good video, ``case`` in the folder ``src``."""
+    write_clip(src, "a_good", 2)
+    if case == "no action file":
+        write_clip(src, "clip", 2).with_suffix(".one_hot_actions.pt").unlink()
+    elif case == "two action files":
+        shutil.copy(write_clip(src, "clip", 2).with_suffix(".one_hot_actions.pt"), src / "clip.actions.pt")
+    elif case == "length":
+        write_clip(src, "clip", 3, rows=4)
+    elif case == "width":
+        write_clip(src, "clip", 2)
+        torch.save(torch.zeros(2, 24), src / "clip.one_hot_actions.pt")
+    elif case == "unreadable":
+        write_clip(src, "clip", 2).write_bytes(b"not an mp4, just bytes")
+    elif case == "square":
+        write_clip(src, "clip", 2, size=(16, 16))
+
+
+BAD_VIDEOS = {
+    "no video": r"src: no \.mp4 video in it",
+    "no action file": r"clip\.mp4: no action file beside it \(one of clip\.one_hot_actions\.pt, clip\.actions\.pt\)",
+    "two action files": r"clip\.mp4: two action files for one video",
+    "length": r"clip\.one_hot_actions\.pt: 4 actions for the 3 frames of clip\.mp4; one action per frame",
+    "width": r"clip\.one_hot_actions\.pt: malformed action file \(expected a N x 25 tensor",
+    "unreadable": r"clip\.mp4: not a readable video",
+    "square": r"clip\.mp4: frames of 16x16 \(aspect 1\.00\) cannot be resized",
+}
+BAD_OPTIONS = {
+    ("--root", "data"): r"--videos reads videos, --root episode folders: give one or the other",
+    ("--splits", "train"): r"--videos reads videos, --splits episode folders",
+    ("--val", "1"): r"--val 1\.0: a share of the videos, at least 0 and below 1",
+    ("--val", "0.5", "--test", "0.5"): r"leave some videos for train",
+}
+
+
+def test_bad_videos_and_options_are_one_line_and_write_nothing(models, tmp_path, capsys):
+    for case, message in BAD_VIDEOS.items():
+        src, out = tmp_path / case / "src", tmp_path / case / "out"
+        src.mkdir(parents=True)
+        if case != "no video":
+            bad_clip(case, src)
+        assert re.search(message, one_line_error(capsys, encode_clips, src, out, models[1])), case
+        assert not out.exists(), f"{case}: a refused run wrote something"
+    write_clip(tmp_path / "src", "clip", 2)
+    for options, message in BAD_OPTIONS.items():
+        line = one_line_error(capsys, encode_clips, tmp_path / "src", tmp_path / "out", models[1], *options)
+        assert re.search(message, line), line
+    line = one_line_error(capsys, encode, tmp_path, tmp_path / "out", models[1], "--test", "0.1")
+    assert "--test: only with --videos (episode folders come split already)" in line
+    assert not (tmp_path / "out").exists()

@@ -1,29 +1,58 @@
-"""oasis-encode: the Oasis ViT-VAE run once over episode folders, its latents stored for oasis-train.
+"""oasis-encode: the Oasis ViT-VAE run once over episode folders or the Oasis release's videos, its latents
+stored for oasis-train.
 
   oasis-encode --root data --env_name coinrun --out data/latents --fit stretch   # procgen's 64x64 frames
-  oasis-encode --root data --env_name minecraft --out data/latents               # 360x640 frames as they are
+  oasis-encode --videos clips --out data/latents                                 # Minecraft MP4s + actions
 
-Reads <root>/<env_name>/{train,val,test}/episode_*.npz (genie-sample + genie-split, or EpisodeDataset.add) and
-writes <out>/<env_name>/<split>/episode_<n>.latents.npy (float16 t x 16 x 18 x 32, scaled as the sampler
-scales them) and episode_<n>.actions.npy (the episode's int actions). Episodes already encoded are skipped,
-so an interrupted run continues. Frames are resized to the VAE's input size (360x640 for the published VAE);
---fit says what to do with another aspect ratio. Then: oasis-train fit -c configs/oasis/finetune_500m.yaml.
+Episodes: reads <root>/<env_name>/{train,val,test}/episode_*.npz (genie-sample + genie-split, or
+EpisodeDataset.add); each episode's actions are its int actions. Videos (--videos FOLDER): reads every *.mp4
+under FOLDER with its action file beside it, NAME.one_hot_actions.pt (float N x 25) or NAME.actions.pt (VPT's
+per-step dicts), one action per frame (N = the video's frames); each video's actions are those float32 rows.
+The videos, sorted by path, are dealt to the splits the same way on every run: the last ceil(test x n) go to
+test, the ceil(val x n) before them to val, the rest to train (at least one video: with too few, test and then
+val get fewer); the n-th video of a split becomes its episode_<n>. <out>/<env_name>/latents.json records that
+deal, and a run over other videos (or with other shares) into the same --out is refused.
+
+Either way it writes <out>/<env_name>/<split>/episode_<n>.latents.npy (float16 t x 16 x 18 x 32, scaled as
+the sampler scales them) and episode_<n>.actions.npy (the action taken at each frame). Episodes already
+encoded are skipped, so an interrupted run continues; every input is checked before anything is written.
+Frames are resized to the VAE's input size (360x640 for the published VAE); --fit says what to do with
+another aspect ratio. Then: oasis-train fit -c configs/oasis/finetune_500m.yaml.
 """
 
 import argparse
 from pathlib import Path
 
 from challenges.oasis.common import LOCAL, VAE_FILE, weights
-from worldmodels.core.errors import cli_entry
+from worldmodels.core.errors import UserError, cli_entry
 from worldmodels.oasis.latents import FITS, SPLITS
+
+DATA = Path("data")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="oasis-encode", description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=Path("data"), help="episode folders: ROOT/ENV/SPLIT")
-    parser.add_argument("--env_name", default="coinrun", help="the game's folder under --root (default: coinrun)")
-    parser.add_argument("--out", type=Path, help="where the latents go (default: ROOT/latents)")
-    parser.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS), help="default: those present")
+    parser = argparse.ArgumentParser(
+        prog="oasis-encode",
+        description=__doc__.split("\n\n")[0].replace("\n", " "),
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--root", type=Path, help="episode folders: ROOT/ENV/SPLIT (default: data)")
+    parser.add_argument(
+        "--videos",
+        type=Path,
+        metavar="FOLDER",
+        help="a folder of *.mp4 with their action files, instead of --root and --splits",
+    )
+    parser.add_argument(
+        "--env_name", help="the game's folder under --root and --out (default: coinrun; minecraft with --videos)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="where the latents go (default: ROOT/latents, data/latents with --videos)"
+    )
+    parser.add_argument("--splits", nargs="+", choices=SPLITS, help="episode splits to encode (default: those present)")
+    parser.add_argument("--val", type=float, help="with --videos: the share of videos for val (default: 0.1)")
+    parser.add_argument("--test", type=float, help="with --videos: the share of videos for test (default: 0)")
     parser.add_argument(
         "--vae", help=f"ViT-VAE weights: a file or hf://owner/repo/file (default: {LOCAL / VAE_FILE}, else the hub)"
     )
@@ -36,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
             "crop (center crop to its aspect ratio, as oasis-play prompts), or stretch"
         ),
     )
-    parser.add_argument("--batch_size", type=int, default=32, help="frames encoded at once (default: 32)")
+    parser.add_argument("--batch_size", type=int, default=32, help="frames decoded and encoded at once (default: 32)")
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--fp32", action="store_true", help="full precision on CUDA (default: fp16 autocast, as play)")
     parser.add_argument("--offline", action="store_true", help="use only files already downloaded")
@@ -44,31 +73,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_sources(args: argparse.Namespace) -> None:
+    """Episode folders and videos are two inputs with options of their own: a mix is refused, not guessed at."""
+    if args.videos is not None:
+        given = [option for option, value in (("--root", args.root), ("--splits", args.splits)) if value is not None]
+        if given:
+            raise UserError(f"--videos reads videos, {' and '.join(given)} episode folders: give one or the other")
+    else:
+        given = [option for option, value in (("--val", args.val), ("--test", args.test)) if value is not None]
+        if given:
+            raise UserError(f"{' and '.join(given)}: only with --videos (episode folders come split already)")
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    check_sources(args)
 
     from worldmodels.core.device import pick_device
-    from worldmodels.oasis.latents import encode_episodes
+    from worldmodels.oasis.latents import encode_episodes, encode_videos
     from worldmodels.oasis.load import load_vae
 
-    out = args.out if args.out is not None else args.root / "latents"
+    env_name = args.env_name or ("minecraft" if args.videos is not None else "coinrun")
+    out = args.out if args.out is not None else (args.root or DATA) / "latents"
     source = weights(args.vae, VAE_FILE)
     vae = load_vae(source, device=pick_device(args.device), offline=args.offline)
-    summary = encode_episodes(
-        vae,
-        args.root,
-        args.env_name,
-        out,
-        tuple(args.splits),
-        args.batch_size,
-        args.fit,
-        half=not args.fp32,
-        source=source,
-        quiet=args.quiet,
-    )
+    options = dict(batch_size=args.batch_size, fit=args.fit, half=not args.fp32, source=source, quiet=args.quiet)
+    if args.videos is not None:
+        val, test = 0.1 if args.val is None else args.val, 0.0 if args.test is None else args.test
+        summary = encode_videos(vae, args.videos, env_name, out, val, test, **options)
+        what = "videos"
+    else:
+        splits = tuple(args.splits or SPLITS)
+        summary = encode_episodes(vae, args.root or DATA, env_name, out, splits, **options)
+        what = "episodes"
     for split, (done, skipped) in summary.items():
-        print(f"{split}: encoded {done} episodes, {skipped} already there -> {out / args.env_name / split}")
+        print(f"{split}: encoded {done} {what}, {skipped} already there -> {out / env_name / split}")
 
 
 if __name__ == "__main__":

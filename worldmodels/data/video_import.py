@@ -39,8 +39,9 @@ _MINECRAFT = (
 )
 
 
-def find_pairs(source: Path) -> list[tuple[Path, Path, Path | None]]:
-    """(video, action file, reward file or None) for every ``*.mp4`` under ``source``, sorted."""
+def find_pairs(source: Path, suffixes: tuple[str, ...] = ACTION_SUFFIXES) -> list[tuple[Path, Path, Path | None]]:
+    """(video, action file, reward file or None) for every ``*.mp4`` under ``source``, sorted; the action file
+    is ``<stem><suffix>`` for exactly one of ``suffixes`` (oasis-encode passes Oasis' float action files)."""
     if not source.is_dir():
         raise UserError(f"{source}: not a folder")
     videos = sorted(p for p in source.rglob("*") if p.suffix.lower() == ".mp4" and p.is_file())
@@ -48,9 +49,9 @@ def find_pairs(source: Path) -> list[tuple[Path, Path, Path | None]]:
         raise UserError(f"{source}: no .mp4 video in it (or its subfolders)")
     pairs = []
     for video in videos:
-        found = [video.with_name(video.stem + s) for s in ACTION_SUFFIXES if video.with_name(video.stem + s).is_file()]
+        found = [video.with_name(video.stem + s) for s in suffixes if video.with_name(video.stem + s).is_file()]
         if not found:
-            names = ", ".join(video.stem + s for s in ACTION_SUFFIXES)
+            names = ", ".join(video.stem + s for s in suffixes)
             raise UserError(f"{video}: no action file beside it (one of {names})")
         if len(found) > 1:
             raise UserError(f"{video}: two action files for one video ({', '.join(p.name for p in found)}); keep one")
@@ -179,10 +180,19 @@ def read_rewards(path: Path, num_frames: int) -> np.ndarray:
     return rewards.astype(np.float32)
 
 
-def _count_frames(video: Path) -> int:
-    """Frames in a video from its packets (nothing decoded): for the message about a longer video."""
-    with av.open(str(video)) as container:
-        return sum(1 for packet in container.demux(video=0) if packet.size)
+def video_info(video: Path) -> tuple[int, tuple[int, int]]:
+    """(frames, (height, width)) of a video from its packets and stream header, nothing decoded: cheap enough
+    to check every video of a folder before the first is read."""
+    try:
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            frames = sum(1 for packet in container.demux(stream) if packet.size)
+            size = (stream.codec_context.height, stream.codec_context.width)
+    except (av.FFmpegError, IndexError) as e:
+        raise UserError(f"{video}: not a readable video ({e})") from None
+    if not frames:
+        raise UserError(f"{video}: the video has no frames")
+    return frames, size
 
 
 def read_episode(video: Path, action_file: Path, actions: np.ndarray, rewards: Path | None, size: int) -> Episode:
@@ -190,7 +200,7 @@ def read_episode(video: Path, action_file: Path, actions: np.ndarray, rewards: P
     decoded, so an action file cannot make us hold a long video's frames for nothing."""
     frames = read_frames(video, max_frames=len(actions) + 1).permute(0, 2, 3, 1)  # T x H x W x 3
     if len(frames) != len(actions):
-        count = f"{_count_frames(video)}" if len(frames) > len(actions) else f"{len(frames)}"
+        count = f"{video_info(video)[0]}" if len(frames) > len(actions) else f"{len(frames)}"
         raise UserError(
             f"{video}: {count} frames but {len(actions)} actions in {action_file.name}; one action per frame is needed"
         )

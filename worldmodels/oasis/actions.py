@@ -23,6 +23,7 @@ ACTION_KEYS = [
     "swapHands", "attack", "use", "pickItem", "drop",
 ]  # fmt: skip
 PITCH, YAW = ACTION_KEYS.index("cameraX"), ACTION_KEYS.index("cameraY")
+ACTION_FILE_SUFFIXES = (".one_hot_actions.pt", ".actions.pt")  # the release's float rows; VPT's step dicts
 CAMERA_CENTER = 40  # the bin of "no camera motion"
 CAMERA_BIN_DEGREES = 0.5
 
@@ -63,8 +64,9 @@ def _numpy_globals() -> list:
     return [*reconstructs, np.ndarray, np.dtype, *dtypes]
 
 
-def load_actions(path: str | os.PathLike) -> Tensor:
-    """An action file as N+1 x 25, with the all-zero action Oasis puts before the first frame.
+def read_action_rows(path: str | os.PathLike) -> Tensor:
+    """An action file as N x 25, one row per recorded frame (the action taken at it), checked: the rows that
+    oasis-encode stores beside a video's latents.
 
     ``.one_hot_actions.pt``: a float tensor N x 25. ``.actions.pt``: a pickled list of VPT dicts, unpickled
     with only numpy's array types allowed (arbitrary code in the file is refused).
@@ -73,7 +75,7 @@ def load_actions(path: str | os.PathLike) -> Tensor:
     if not path.is_file():
         raise UserError(f"{path}: action file not found")
     name = path.name
-    if not name.endswith((".one_hot_actions.pt", ".actions.pt")):
+    if not name.endswith(ACTION_FILE_SUFFIXES):
         raise UserError(f"{path}: expected a *.actions.pt or *.one_hot_actions.pt file")
     data = load_data(path, "action file", allowed=_numpy_globals())
     try:
@@ -99,7 +101,13 @@ def load_actions(path: str | os.PathLike) -> Tensor:
             f"{path}: step {step} has {ACTION_KEYS[column]} = {actions[step, column].item():g},"
             f" expected a number in [{low[column]:g}, 1]"
         )
-    return torch.cat([torch.zeros(1, len(ACTION_KEYS)), actions])
+    return actions
+
+
+def load_actions(path: str | os.PathLike) -> Tensor:
+    """An action file as N+1 x 25: the all-zero action Oasis puts before the first frame, then the file's rows
+    (``read_action_rows``), as the sampler conditions on them."""
+    return torch.cat([torch.zeros(1, len(ACTION_KEYS)), read_action_rows(path)])
 
 
 def camera_value(degrees: float) -> float:

@@ -1,29 +1,35 @@
-"""Oasis latents, computed once: the ViT-VAE over episode folders, and clips of the stored latents for training.
+"""Oasis latents, computed once: the ViT-VAE over episode folders or the Oasis release's videos, and clips of
+the stored latents for training.
 
 ``encode_episodes`` reads ``<root>/<env>/{train,val,test}/episode_*.npz`` (genie-sample + genie-split, or
-``EpisodeDataset.add``), fits each frame to the VAE's input size (see ``fit_frames``), encodes it as
-``OasisSampler.encode`` does (the posterior mean times ``LATENT_SCALE``) and writes, per episode,
+``EpisodeDataset.add``); ``encode_videos`` reads a folder of ``*.mp4`` clips, each with its Oasis/VPT action
+file beside it (``<stem>.one_hot_actions.pt`` or ``<stem>.actions.pt``, one action per frame), and deals them
+to the splits (``split_videos``). Both fit each frame to the VAE's input size (see ``fit_frames``), encode it
+as ``OasisSampler.encode`` does (the posterior mean times ``LATENT_SCALE``) and write, per episode or video,
 
   <out>/<env>/<split>/episode_<n>.latents.npy   float16 t x c x h x w (c = 16, h x w = 18 x 32 for the 500M)
-  <out>/<env>/<split>/episode_<n>.actions.npy   the episode's actions: int64 t (the action taken at frame k)
+  <out>/<env>/<split>/episode_<n>.actions.npy   the action taken at frame k: an episode's int64 t, or a
+                                                video's float32 t x 25 (Oasis' VPT action vectors)
 
 each atomically (a temporary file, then a rename), the actions first: an episode whose two files exist is
 done and is skipped by the next run, so an interrupted run continues where it stopped. ``<out>/<env>/
-latents.json`` records the VAE's config and the fit, and a rerun with another refuses to mix them.
+latents.json`` records the VAE's config and the fit (and which video became which episode), and a rerun
+with others refuses to mix them.
 
-An actions file may also hold float32 t x K vectors (Oasis 500M: K = 25, the VPT action of each frame, i.e.
-the rows of a ``.one_hot_actions.pt`` without the zero action ``load_actions`` puts first): write it over
-the int one after encoding. ``LatentDataModule`` serves either kind; ``OasisTrainModule`` one-hots int
-actions and uses float ones as they are, both shifted by one frame (frame k is conditioned on the action
-taken at frame k - 1, the first frame of a clip on zeros), as Oasis conditions its frames.
+``LatentDataModule`` serves either kind of actions; ``OasisTrainModule`` one-hots int actions and uses float
+ones as they are, both shifted by one frame (frame k is conditioned on the action taken at frame k - 1, the
+first frame of a clip on zeros), as Oasis conditions its frames.
 """
 
 import functools
 import json
+import math
 import zipfile
-from dataclasses import asdict
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 import torch
 from rich.progress import track
@@ -36,6 +42,8 @@ from worldmodels.core.errors import UserError
 from worldmodels.core.files import atomic_path
 from worldmodels.data.episodes import Episode, EpisodeDataset, _array_header
 from worldmodels.data.split_data import SplitDataModule
+from worldmodels.data.video_import import find_pairs, video_info
+from worldmodels.oasis.actions import ACTION_FILE_SUFFIXES, read_action_rows
 from worldmodels.oasis.vae import LATENT_SCALE, ViTVAE
 
 SPLITS = ("train", "val", "test")
@@ -91,9 +99,9 @@ def encode_frames(vae: ViTVAE, frames: Tensor, half: bool = True) -> Tensor:
     return (mean.float() * LATENT_SCALE).reshape(len(frames), h, w, -1).permute(0, 3, 1, 2)
 
 
-def latent_paths(folder: Path, episode: Path) -> tuple[Path, Path]:
-    """Where ``episode`` (``episode_<n>.npz``) goes: its latents and its actions files in ``folder``."""
-    return folder / f"{episode.stem}{LATENTS}", folder / f"{episode.stem}{ACTIONS}"
+def latent_paths(folder: Path, name: str) -> tuple[Path, Path]:
+    """Where episode ``name`` (``episode_<n>``) goes: its latents and its actions files in ``folder``."""
+    return folder / f"{name}{LATENTS}", folder / f"{name}{ACTIONS}"
 
 
 def save_array(array: np.ndarray, path: Path) -> None:
@@ -102,7 +110,8 @@ def save_array(array: np.ndarray, path: Path) -> None:
 
 
 def check_info(folder: Path, info: dict) -> None:
-    """Refuse to add latents of another VAE config or fit to a folder; record them on its first run."""
+    """Refuse to add latents of another VAE config or fit, or of other sources, to a folder; record them on its
+    first run."""
     path = folder / INFO_FILE
     if path.is_file():
         try:
@@ -115,10 +124,78 @@ def check_info(folder: Path, info: dict) -> None:
                     f"{folder}: holds latents with another {key} ({known.get(key)} here, {info[key]} now); "
                     "pass another --out, or remove the folder to encode again"
                 )
+        if known.get("videos") != info.get("videos"):  # episode numbers would point at other videos
+            raise UserError(
+                f"{folder}: holds latents of other sources (episode files, other videos or another split of them, "
+                f"as its {INFO_FILE} records); pass another --out, or remove the folder to encode again"
+            )
         return
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(info, indent=1) + "\n")
+
+
+def vae_info(vae: ViTVAE, source: str, fit: str) -> dict:
+    """What ``latents.json`` records of how the latents were made."""
+    return {"vae": source, "vae_config": asdict(vae.cfg), "latent_scale": LATENT_SCALE, "fit": fit}
+
+
+def check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise UserError(f"--batch_size must be at least 1, got {batch_size}")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One episode to encode: its source (an episode file or a video, named in messages), the name its files
+    get (``episode_<n>``), and ``read(batch_size)`` -> (its actions, its frames as uint8 n x 3 x h x w chunks),
+    called only when its turn comes, so that memory holds one episode (of a video: one chunk of frames)."""
+
+    source: Path
+    name: str
+    read: Callable[[int], tuple[np.ndarray, Iterator[Tensor]]]
+
+
+def encode_job(vae: ViTVAE, job: Job, folder: Path, batch_size: int, fit: str, half: bool) -> None:
+    """Encode one episode in batches and write its two files in ``folder``, the actions first: its latents
+    file marks it done."""
+    actions, chunks = job.read(batch_size)
+    target = (vae.cfg.input_height, vae.cfg.input_width)
+    latents = torch.cat([encode_frames(vae, fit_frames(chunk, target, fit), half).cpu().half() for chunk in chunks])
+    if len(latents) != len(actions):  # a video that decodes to another count than its packets said
+        raise UserError(f"{job.source}: {len(latents)} frames decoded for {len(actions)} actions")
+    latents_path, actions_path = latent_paths(folder, job.name)
+    save_array(actions, actions_path)
+    save_array(latents.numpy(), latents_path)
+
+
+def encode_jobs(
+    vae: ViTVAE,
+    jobs: dict[str, list[Job]],
+    folder: Path,
+    info: dict,
+    batch_size: int,
+    fit: str,
+    half: bool,
+    quiet: bool,
+) -> dict[str, tuple[int, int]]:
+    """Encode each split's jobs not yet in ``folder/<split>`` (after ``check_info``); returns, per split,
+    (episodes encoded now, episodes already there)."""
+    check_info(folder, info)
+    summary = {}
+    for split, split_jobs in jobs.items():
+        todo = [job for job in split_jobs if not all(p.is_file() for p in latent_paths(folder / split, job.name))]
+        for job in track(todo, description=f"encoding {split}", disable=quiet or not todo):
+            encode_job(vae, job, folder / split, batch_size, fit, half)
+        summary[split] = (len(todo), len(split_jobs) - len(todo))
+    return summary
+
+
+def read_episode_file(path: Path, batch_size: int) -> tuple[np.ndarray, Iterator[Tensor]]:
+    """An episode file's int actions and its frames in chunks (the file is read whole: it is compressed)."""
+    episode = Episode.load(path)
+    frames = torch.from_numpy(episode.obs).permute(0, 3, 1, 2)
+    return episode.act.astype(np.int64), (frames[i : i + batch_size] for i in range(0, len(frames), batch_size))
 
 
 def encode_episodes(
@@ -136,8 +213,7 @@ def encode_episodes(
     """Encode every episode of ``<root>/<env_name>/<split>`` not yet in ``<out>/<env_name>/<split>``; returns,
     per split, (episodes encoded now, episodes already there). Every episode is checked (its fields, its frame
     size against ``fit``) before anything is written."""
-    if batch_size < 1:
-        raise UserError(f"--batch_size must be at least 1, got {batch_size}")
+    check_batch_size(batch_size)
     root, out = Path(root), Path(out)
     episodes = {split: EpisodeDataset(root / env_name / split).paths for split in splits}
     if not any(episodes.values()):
@@ -145,28 +221,104 @@ def encode_episodes(
             f"{root / env_name}: no episode files (episode_*.npz) in {', '.join(splits)}; create them with "
             f"genie-sample --env_name {env_name} --root {root} then genie-split (or EpisodeDataset.add)"
         )
-    episodes = {split: paths for split, paths in episodes.items() if paths}
     target = (vae.cfg.input_height, vae.cfg.input_width)
     for path in (p for paths in episodes.values() for p in paths):
         check_fit(frame_size(path), target, fit, str(path))
-    info = {"vae": source, "vae_config": asdict(vae.cfg), "latent_scale": LATENT_SCALE, "fit": fit}
-    check_info(out / env_name, info)
-    summary = {}
-    for split, paths in episodes.items():
-        folder = out / env_name / split
-        todo = [p for p in paths if not all(f.is_file() for f in latent_paths(folder, p))]
-        for path in track(todo, description=f"encoding {split}", disable=quiet or not todo):
-            episode = Episode.load(path)
-            frames = torch.from_numpy(episode.obs).permute(0, 3, 1, 2)
-            latents = [
-                encode_frames(vae, fit_frames(frames[i : i + batch_size], target, fit), half).cpu()
-                for i in range(0, len(frames), batch_size)
-            ]
-            latents_path, actions_path = latent_paths(folder, path)
-            save_array(episode.act.astype(np.int64), actions_path)  # first: the latents file marks it done
-            save_array(torch.cat(latents).half().numpy(), latents_path)
-        summary[split] = (len(todo), len(paths) - len(todo))
-    return summary
+    jobs = {
+        split: [Job(path, path.stem, functools.partial(read_episode_file, path)) for path in paths]
+        for split, paths in episodes.items()
+        if paths
+    }
+    return encode_jobs(vae, jobs, out / env_name, vae_info(vae, source, fit), batch_size, fit, half, quiet)
+
+
+def split_videos(videos: list[Path], val: float, test: float) -> dict[str, list[Path]]:
+    """Deal sorted videos to the splits, the same way on every run: the last ceil(test x n) go to test, the
+    ceil(val x n) before them to val, the rest (at least one; test, then val, gets fewer) to train. A tail of
+    the sorted names, not every k-th video: the chunks of one recording sort together, so a held-out split
+    mostly holds recordings that train never sees."""
+    for option, share in (("--val", val), ("--test", test)):
+        if not 0 <= share < 1:
+            raise UserError(f"{option} {share}: a share of the videos, at least 0 and below 1")
+    if val + test >= 1:
+        raise UserError(f"--val {val} --test {test}: leave some videos for train (their sum must be below 1)")
+    n = len(videos)
+    n_val = min(math.ceil(round(val * n, 6)), n - 1)
+    n_test = min(math.ceil(round(test * n, 6)), n - 1 - n_val)
+    n_train = n - n_val - n_test
+    return {"train": videos[:n_train], "val": videos[n_train : n_train + n_val], "test": videos[n_train + n_val :]}
+
+
+def check_video(video: Path, action_file: Path, target: tuple[int, int], fit: str) -> None:
+    """A one-line error unless the video is readable, its action file valid with one row per frame (the action
+    taken at it, as VPT records them) and its frames can be fitted to the VAE's input."""
+    frames, size = video_info(video)
+    rows = len(read_action_rows(action_file))
+    if rows != frames:
+        raise UserError(
+            f"{action_file}: {rows} actions for the {frames} frames of {video.name}; one action per frame is needed"
+        )
+    check_fit(size, target, fit, str(video))
+
+
+def video_chunks(video: Path, batch_size: int) -> Iterator[Tensor]:
+    """A video's frames as uint8 n x 3 x h x w chunks of ``batch_size``: a long video is never held whole."""
+    try:
+        with av.open(str(video)) as container:
+            chunk = []
+            for frame in container.decode(video=0):
+                chunk.append(frame.to_ndarray(format="rgb24"))
+                if len(chunk) == batch_size:
+                    yield torch.from_numpy(np.stack(chunk)).permute(0, 3, 1, 2)
+                    chunk = []
+            if chunk:
+                yield torch.from_numpy(np.stack(chunk)).permute(0, 3, 1, 2)
+    except av.FFmpegError as e:
+        raise UserError(f"{video}: not a readable video ({e})") from None
+
+
+def read_video_pair(video: Path, action_file: Path, batch_size: int) -> tuple[np.ndarray, Iterator[Tensor]]:
+    """A video's float32 N x 25 action rows and its frames in chunks."""
+    return read_action_rows(action_file).numpy(), video_chunks(video, batch_size)
+
+
+def encode_videos(
+    vae: ViTVAE,
+    videos: str | Path,
+    env_name: str,
+    out: str | Path,
+    val: float = 0.1,
+    test: float = 0.0,
+    batch_size: int = 32,
+    fit: str = "resize",
+    half: bool = True,
+    source: str = "",
+    quiet: bool = False,
+) -> dict[str, tuple[int, int]]:
+    """Encode every ``*.mp4`` under ``videos`` (with its action file) not yet in ``<out>/<env_name>/<split>``,
+    the splits dealt by ``split_videos``, the n-th video of a split (sorted) its ``episode_<n>``; returns, per
+    split, (videos encoded now, videos already there). Every video is checked (``check_video``) before
+    anything is written."""
+    check_batch_size(batch_size)
+    folder, out = Path(videos), Path(out)
+    pairs = {video: action_file for video, action_file, _ in find_pairs(folder, ACTION_FILE_SUFFIXES)}
+    splits = split_videos(list(pairs), val, test)
+    target = (vae.cfg.input_height, vae.cfg.input_width)
+    for video, action_file in pairs.items():
+        check_video(video, action_file, target, fit)
+    jobs = {
+        split: [
+            Job(video, f"episode_{n:06d}", functools.partial(read_video_pair, video, pairs[video]))
+            for n, video in enumerate(split_list)
+        ]
+        for split, split_list in splits.items()
+        if split_list
+    }
+    recorded = {
+        split: [job.source.relative_to(folder).as_posix() for job in split_jobs] for split, split_jobs in jobs.items()
+    }
+    info = vae_info(vae, source, fit) | {"videos": recorded}
+    return encode_jobs(vae, jobs, out / env_name, info, batch_size, fit, half, quiet)
 
 
 @functools.lru_cache(maxsize=256)  # per worker process: memory maps, opened where they are read
