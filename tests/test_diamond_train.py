@@ -476,3 +476,41 @@ def test_the_breakout_screen_check_tells_the_game_from_a_smeared_frame():
     assert objects_kept(faded, real) | {"paddle": False} == dict.fromkeys(("paddle", "bricks", "walls", "score"), False)
     blurred = cv2.blur(real, (5, 5))  # a smeared paddle, speckled walls
     assert not objects_kept(blurred, real)["paddle"] and not objects_kept(blurred, real)["walls"]
+
+
+def test_behaviour_cloning_teaches_the_actor_the_recorded_actions(tiny_trainer):
+    """Episodes whose every action is told by the frame (its brightness): cloning must learn that mapping, which
+    the untrained actor (uniform policy) does not know."""
+    from worldmodels.data.episodes import Episode
+    from worldmodels.diamond.train import OptimConfig, make_optimizer, warmup_schedule
+
+    trainer, rng = tiny_trainer, np.random.default_rng(0)
+
+    def episode(length: int = 40) -> Episode:
+        act = rng.integers(0, 4, length)
+        obs = np.repeat(np.repeat(np.repeat((act * 60 + 20).astype(np.uint8)[:, None, None, None], 64, 1), 64, 2), 3, 3)
+        zeros = np.zeros(length)
+        return Episode.from_steps(list(obs), list(act), zeros, zeros, zeros, obs[-1])
+
+    for _ in range(8):
+        trainer.dataset.add(episode())
+    trainer.cfg = dataclasses.replace(
+        trainer.cfg, clone=dataclasses.replace(trainer.cfg.clone, batch_size=8, optim=OptimConfig(lr=3e-3))
+    )
+    trainer.optimizers["clone"] = make_optimizer(trainer.agent.actor_critic, trainer.cfg.clone.optim)
+    trainer.schedulers["clone"] = warmup_schedule(trainer.optimizers["clone"], 10)
+
+    def accuracy() -> float:
+        test = episode(200)
+        obs = torch.from_numpy(test.obs).movedim(-1, 1).float() / 127.5 - 1
+        ac, hx_cx, right = trainer.agent.actor_critic, trainer.agent.actor_critic.initial_state(1), 0
+        with torch.no_grad():
+            for frame, action in zip(obs, test.act):
+                logits, _, hx_cx = ac.predict_act_value(frame[None], hx_cx)
+                right += int(logits.argmax()) == action
+        return right / len(test.act)
+
+    before = accuracy()
+    losses = [trainer._train_step("clone") for _ in range(150)]
+    assert before < 0.4 and accuracy() > 0.9, (before, losses[-5:])
+    assert trainer.agent.actor_critic.critic_linear.weight.abs().sum() == 0  # cloning trains the policy only

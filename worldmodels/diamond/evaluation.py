@@ -6,6 +6,8 @@
   (same noise) under another clip's actions. A model that ignores its actions scores the same on both.
 - It stays the game: over play's 50-step imagination horizon under the recorded actions, PSNR at chosen steps
   and, for Breakout, whether the last imagined frame still shows paddle, bricks, walls and score.
+- Its policy plays: returns of whole games of the real game (``policy_returns``), against the same count of
+  games played by an untrained actor (uniform over the actions: random play).
 
 Tensor letters: b clips, t frames, c/h/w pixels. Frames are in [-1, 1] as the denoiser sees them.
 """
@@ -16,9 +18,10 @@ from torch import Tensor
 
 from worldmodels.core.metrics import frame_psnr, psnr
 from worldmodels.core.video import to_hwc_uint8
-from worldmodels.diamond.collect import to_model
+from worldmodels.diamond.actor_critic import ActorCritic
+from worldmodels.diamond.collect import Policy, to_model
 from worldmodels.diamond.denoiser import Denoiser
-from worldmodels.diamond.games import scripted_player
+from worldmodels.diamond.games import make_game, scripted_player
 from worldmodels.diffusion.karras import DiffusionSampler
 from worldmodels.envs.atari import DiamondAtari
 from worldmodels.envs.breakout_screen import KEPT_AT, objects_kept, region_psnrs
@@ -49,6 +52,28 @@ def play_clips(
             frames, actions = [obs], []
     obs = to_model(np.stack([c[0] for c in clips]), "cpu")
     return obs, torch.from_numpy(np.stack([c[1] for c in clips]))
+
+
+@torch.no_grad()
+def policy_returns(
+    actor_critic: ActorCritic, game: str, num_episodes: int, seed: int, max_steps: int | None = None, env=None
+) -> list[float]:
+    """The returns of ``num_episodes`` whole games (all lives) of the real ``game`` played by the policy, actions
+    sampled as in play; a game stops after ``max_steps`` steps when given. ``env`` continues a given test env."""
+    env = env or make_game(game, done_on_life_loss=False, seed=seed)
+    policy, returns, device = Policy(actor_critic), [], next(actor_critic.parameters()).device
+    for _ in range(num_episodes):
+        obs, total, steps = env.reset(), 0.0, 0
+        policy.reset()
+        while True:
+            action, _, _ = policy.act(to_model(obs, device))
+            obs, rew, end, trunc, _ = env.step(action)
+            total, steps = total + rew, steps + 1
+            if end or trunc or steps == max_steps:
+                break
+        env.game_over = True  # the next reset starts a new game
+        returns.append(total)
+    return returns
 
 
 @torch.no_grad()

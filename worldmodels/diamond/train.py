@@ -2,6 +2,9 @@
 
 Each epoch: collect real steps with the current policy, then train the denoiser, the reward/end model
 and the actor-critic (the last one inside the world model), evaluate every few epochs and checkpoint.
+Optionally (``clone``, off by default) the actor first learns the recorded players' actions: behaviour
+cloning, the head start a policy needs when its world model is too small or its budget too short for
+reinforcement learning in imagination alone.
 ``run_dir/checkpoints/agent_versions/agent_epoch_<epoch>.pt`` is the published agent layout (what
 ``diamond-play --checkpoint`` reads); ``run_dir/checkpoints/state.pt`` holds everything needed to resume
 exactly: optimisers, schedules, the game in progress and every random number generator.
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from lightning.fabric import Fabric
 from lightning.fabric.loggers import CSVLogger, TensorBoardLogger
 from rich.progress import track
@@ -30,7 +34,8 @@ from worldmodels.data.episodes import EpisodeDataset
 from worldmodels.data.segments import sample_segments
 from worldmodels.diamond.actor_critic import ActorCriticLossConfig
 from worldmodels.diamond.agent import Agent, AgentConfig
-from worldmodels.diamond.collect import Collector, segments_to_model, to_model
+from worldmodels.diamond.collect import Collector, segments_to_model
+from worldmodels.diamond.evaluation import policy_returns
 from worldmodels.diamond.games import make_game, scripted_player
 from worldmodels.diamond.recorded import import_recorded
 from worldmodels.diamond.world_model_env import WorldModelEnv
@@ -93,6 +98,10 @@ class TrainConfig:
     rew_end_model: ComponentConfig = field(
         default_factory=lambda: ComponentConfig(optim=OptimConfig(max_grad_norm=100.0))
     )
+    # behaviour cloning of the dataset's actions by the actor (same network as actor_critic); 0 steps = off
+    clone: ComponentConfig = field(
+        default_factory=lambda: ComponentConfig(0, 0, sample_weights=None, optim=OptimConfig(weight_decay=0.0))
+    )
     actor_critic: ComponentConfig = field(
         default_factory=lambda: ComponentConfig(5_000, 400, optim=OptimConfig(weight_decay=0.0, max_grad_norm=100.0))
     )
@@ -109,7 +118,12 @@ class TrainConfig:
     precision: str = "32-true"  # faster than "bf16-mixed" for these small models, even on an H200
 
 
-COMPONENTS = ("denoiser", "rew_end_model", "actor_critic")
+COMPONENTS = ("denoiser", "rew_end_model", "clone", "actor_critic")  # trained in this order each epoch
+MODULES = {"clone": "actor_critic"}  # the agent's module a component trains, where the names differ
+
+
+def module_name(component: str) -> str:
+    return MODULES.get(component, component)
 
 
 def make_optimizer(module: torch.nn.Module, cfg: OptimConfig) -> torch.optim.AdamW:
@@ -165,7 +179,7 @@ class Trainer:
         self.optimizers, self.schedulers = {}, {}
         for name in COMPONENTS:
             optim = getattr(cfg, name).optim
-            self.optimizers[name] = make_optimizer(getattr(self.agent, name), optim)
+            self.optimizers[name] = make_optimizer(getattr(self.agent, module_name(name)), optim)
             self.schedulers[name] = warmup_schedule(self.optimizers[name], optim.warmup_steps)
 
         if rank:
@@ -227,7 +241,8 @@ class Trainer:
             if losses:
                 metrics[f"{name}/loss"] = float(np.mean(losses))
         if cfg.evaluation.every and self.epoch % cfg.evaluation.every == 0 and self.fabric.is_global_zero:
-            metrics["eval/return"] = self.evaluate()
+            returns = self.evaluate()
+            metrics["eval/return"], metrics["eval/return_std"] = float(np.mean(returns)), float(np.std(returns))
         return metrics
 
     @property
@@ -262,7 +277,7 @@ class Trainer:
         return returns
 
     def _train_step(self, name: str) -> float:
-        module, optimizer = getattr(self.agent, name), self.optimizers[name]
+        module, optimizer = getattr(self.agent, module_name(name)), self.optimizers[name]
         module.train()
         with self.fabric.autocast():
             loss = getattr(self, f"_{name}_loss")()
@@ -304,6 +319,20 @@ class Trainer:
         mask = batch["mask"][:, :-1]
         act, rew, end = (batch[k][:, :-1] for k in ("act", "rew", "end"))
         return self.agent.rew_end_model.loss(batch["obs"], act, rew, end, mask)
+
+    def _clone_loss(self) -> torch.Tensor:
+        """Cross-entropy of the actor's policy against the recorded actions, over segments of an imagined
+        rollout's length whose first ``n`` frames only warm up its LSTM (as the world model's burn-in does)."""
+        ac = self.agent.actor_critic
+        batch = self._batch(self.cfg.clone, self.n + self.cfg.imagination_horizon)
+        hx_cx = ac.initial_state(batch["obs"].size(0), batch["obs"].device)
+        losses = []
+        for t in range(batch["obs"].size(1)):
+            logits, _, hx_cx = ac.predict_act_value(batch["obs"][:, t], hx_cx)
+            if t >= self.n:
+                losses.append(F.cross_entropy(logits, batch["act"][:, t], reduction="none") * batch["mask"][:, t])
+        mask = batch["mask"][:, self.n :]
+        return torch.stack(losses, dim=1).sum() / mask.sum().clamp(min=1)
 
     def _initial_conditions(self, n: int):
         batch = self._batch(dataclasses.replace(self.cfg.actor_critic, batch_size=n), self.n)
@@ -347,24 +376,10 @@ class Trainer:
         return ac.loss(act, rew, end.long(), trunc.long(), logits, val, torch.stack(bootstrap, 1), loss_cfg)
 
     # ----- evaluation and checkpoints --------------------------------------------------------------
-    @torch.no_grad()
-    def evaluate(self) -> float:
-        """Mean return of the policy (no epsilon) over full games in the real test env."""
-        from worldmodels.diamond.collect import Policy
-
-        policy, returns = Policy(self.agent.actor_critic), []
-        for _ in range(self.cfg.evaluation.num_episodes):
-            obs, total, policy_steps = self.test_env.reset(), 0.0, 0
-            policy.reset()
-            while True:
-                action, _, _ = policy.act(to_model(obs, self.fabric.device))
-                obs, rew, end, trunc, _ = self.test_env.step(action)
-                total, policy_steps = total + rew, policy_steps + 1
-                if end or trunc or policy_steps == self.cfg.evaluation.max_steps:
-                    break
-            self.test_env.game_over = True  # the next reset starts a new game
-            returns.append(total)
-        return float(np.mean(returns))
+    def evaluate(self) -> list[float]:
+        """Returns of the policy (no epsilon) over full games in the real test env."""
+        e = self.cfg.evaluation
+        return policy_returns(self.agent.actor_critic, self.cfg.game, e.num_episodes, 0, e.max_steps, self.test_env)
 
     def save(self) -> None:
         """Rank 0 writes the agent version; every process writes its own training state."""
@@ -417,8 +432,9 @@ class Trainer:
             stray.unlink()  # episodes written after the last checkpoint are collected again
         self.agent.load_state_dict(state["agent"])
         for name in COMPONENTS:
-            self.optimizers[name].load_state_dict(state["optimizers"][name])
-            self.schedulers[name].load_state_dict(state["schedulers"][name])
+            if name in state["optimizers"]:  # runs saved before a component existed start it afresh
+                self.optimizers[name].load_state_dict(state["optimizers"][name])
+                self.schedulers[name].load_state_dict(state["schedulers"][name])
         self.collector.load_state_dict(state["collector"])
         self.test_env.set_state(state["test_env"])
         if state["imagination"] is not None:
