@@ -7,8 +7,10 @@ import time
 import numpy as np
 import pygame
 import pytest
+import torch
 
 from worldmodels.core.video import read_frames
+from worldmodels.oasis.actions import action_from_input
 from worldmodels.play.app import PlayApp, PlayOptions
 from worldmodels.play.backend import Backend, InputState, Step
 
@@ -183,6 +185,9 @@ def test_headless_cli_writes_atari_gameplay(tmp_path):
     video = read_frames(out)
     assert video.shape[0] == 40
     assert video.float().std() > 10  # a real picture, not a blank screen
+    copy = tmp_path / "episodes/ale-breakout-v5"  # the training copy, one folder per game
+    game = read_frames(copy / "breakout.mp4")  # Atari's own 210 x 160 frames
+    assert game.shape == (40, 3, 210, 160) and len(np.load(copy / "breakout.actions.npy")) == 40
     bad = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.strip().endswith("error: --headless needs --out FILE.mp4 (the video it writes)")
@@ -308,3 +313,141 @@ def test_a_scripted_run_shows_no_display_fps_or_rec(tmp_path):
     fields = app.hud_fields()
     app.close()
     assert "FPS" not in fields and fields["model FPS"] != "-"
+
+
+# ----- the training copy of a recording ----------------------------------------------------------------
+
+
+class ActionBackend(CountingBackend):
+    """Noise frames of an odd size (only exact pixels survive, and no padding), different in every step and
+    episode; ``action`` a Python int, or a numpy one while "d" is held; episodes of ``length`` steps. ``log``
+    holds (the frame stepped from, the action) of every step."""
+
+    length = 1000
+
+    def __init__(self):
+        super().__init__()
+        self.log: list[tuple[np.ndarray, object]] = []
+
+    def _frame(self):
+        self.current = np.random.default_rng(1000 * self.resets + self.t).integers(0, 256, (15, 21, 3), np.uint8)
+        return self.current
+
+    def action(self, inputs):
+        return np.int64(2) if "d" in inputs.keys else 1
+
+    def step(self, action):
+        self.log.append((self.current, action))
+        self.t += 1
+        return Step(self._frame(), {}, done=self.t >= self.length)
+
+
+def game_frames(path) -> np.ndarray:
+    return read_frames(path).permute(0, 2, 3, 1).numpy()
+
+
+def test_a_recording_has_a_lossless_training_copy_with_the_actions(tmp_path):
+    """Frame k and action k are those of the k-th recorded step; the MP4 gives back exactly the game's frames
+    (max error 0), and episodes-import reads the pair."""
+    from worldmodels.data.episodes import EpisodeDataset
+    from worldmodels.data.video_import import import_videos
+
+    backend = ActionBackend()
+    app = PlayApp(backend, PlayOptions(size=96, fps=1000, out_dir=tmp_path))
+    app.tick()  # not recorded
+    press(pygame.K_r)
+    app.tick()
+    app.tick()
+    press(pygame.K_d)
+    for _ in range(3):
+        app.tick()
+    release(pygame.K_d)
+    app.tick()
+    press(pygame.K_r)
+    app.tick()  # stopped before this step: the frame it steps from is not in the copy
+    app.close()
+    (viewer,) = tmp_path.glob("*.mp4")
+    clip = tmp_path / "episodes/counting" / viewer.name
+    recorded = backend.log[1:7]
+    assert np.array_equal(game_frames(clip), np.stack([frame for frame, _ in recorded]))
+    actions = np.load(clip.with_name(f"{viewer.stem}.actions.npy"))
+    assert actions.dtype == np.int64 and actions.tolist() == [1, 1, 2, 2, 2, 1] == [a for _, a in recorded]
+    assert len(read_frames(viewer)) == 6 and str(clip) in app.message
+    assert import_videos(tmp_path / "episodes/counting", tmp_path / "imported", size=8, num_actions=3) == (1, 6)
+    assert EpisodeDataset(tmp_path / "imported")[0].act.tolist() == actions.tolist()
+
+
+class VectorBackend(ActionBackend):
+    """Oasis' actions: 25 floats per step."""
+
+    def scripted_action(self, rng):
+        return action_from_input(frozenset({"w"}), float(rng.normal(0, 20)), 0.0, (False, True, False), 0.5)
+
+
+def test_oasis_actions_are_saved_as_float_rows_oasis_encode_reads(tmp_path):
+    """torch and numpy vectors alike; a run that quits while recording finishes the copy."""
+    from worldmodels.oasis.actions import read_action_rows
+
+    backend = VectorBackend()
+    steps = iter(range(100))
+
+    def policy(rng):  # every other action as numpy float64
+        action = backend.scripted_action(rng)
+        return action if next(steps) % 2 else action.numpy().astype(np.float64)
+
+    app = PlayApp(backend, PlayOptions(size=96, headless=True, out_dir=tmp_path, record_to=tmp_path / "run.mp4"),
+                  policy=policy)  # fmt: skip
+    app.run(max_frames=4)
+    rows = read_action_rows(tmp_path / "episodes/counting/run.one_hot_actions.pt")
+    assert rows.dtype == torch.float32 and rows.shape == (4, 25)
+    assert torch.equal(rows, torch.stack([torch.as_tensor(a, dtype=torch.float32) for _, a in backend.log]))
+    assert len(read_frames(tmp_path / "episodes/counting/run.mp4")) == 4
+
+
+def test_an_episode_end_starts_the_next_clip(tmp_path):
+    """Each clip holds one episode's frames (not the last one, which nothing was stepped from); the viewer's
+    video goes on across the reset."""
+    backend = ActionBackend()
+    backend.length = 3
+    app = PlayApp(backend, PlayOptions(size=96, headless=True, out_dir=tmp_path, record_to=tmp_path / "run.mp4"),
+                  policy=lambda rng: int(rng.integers(3)))  # fmt: skip
+    app.run(max_frames=5)
+    clips = sorted((tmp_path / "episodes/counting").glob("*.mp4"))
+    assert [clip.name for clip in clips] == ["run.mp4", "run_1.mp4"]
+    for clip, steps in zip(clips, (backend.log[:3], backend.log[3:])):
+        assert np.array_equal(game_frames(clip), np.stack([frame for frame, _ in steps]))
+        assert np.load(clip.with_suffix(".actions.npy")).tolist() == [a for _, a in steps]
+    assert len(read_frames(tmp_path / "run.mp4")) == 5
+
+
+def test_actions_no_trainer_reads_record_video_only_and_say_so_once(app, tmp_path, capsys):
+    for _ in range(2):  # CountingBackend's actions are whole InputStates
+        press(pygame.K_r)
+        app.tick()
+        app.tick()
+        press(pygame.K_r)
+        app.tick()
+    assert len(list(tmp_path.glob("*.mp4"))) == 2 and not (tmp_path / "episodes").exists()
+    assert capsys.readouterr().out.count("recording video only: InputState actions") == 1
+
+
+def test_a_viewer_whose_keys_are_not_game_moves_records_video_only(tmp_path, capsys):
+    backend = ActionBackend()
+    backend.game_actions = False  # as the dataset viewer: its int "actions" step through the data
+    app = PlayApp(backend, PlayOptions(size=96, headless=True, out_dir=tmp_path, record_to=tmp_path / "run.mp4"),
+                  policy=lambda rng: 1)  # fmt: skip
+    app.run(max_frames=3)
+    assert len(read_frames(tmp_path / "run.mp4")) == 3 and not (tmp_path / "episodes").exists()
+    assert "recording video only: its keys are not moves in a game" in capsys.readouterr().out
+
+
+def test_a_recording_of_no_frames_leaves_nothing(tmp_path):
+    app = PlayApp(ActionBackend(), PlayOptions(size=96, fps=1000, out_dir=tmp_path))
+    press(pygame.K_PERIOD)
+    app.tick()
+    press(pygame.K_r)
+    app.tick()
+    press(pygame.K_r)
+    app.tick()
+    app.close()
+    assert list(tmp_path.rglob("*")) == []

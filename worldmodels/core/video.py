@@ -79,12 +79,16 @@ class VideoWriter:
     Frames follow each other at ``fps``, or each at its own time (``write(frame, at=seconds)``): a recording
     of slow play then lasts as long as the play did. MP4 is H.264 via PyAV, without B-frames so that such
     timestamps give the right duration; sizes are padded to even numbers because yuv420p needs them.
-    GIF frames are kept in memory and written by Pillow.
+    ``lossless`` MP4s (training data) keep every pixel: libx264rgb at qp 0 stores the RGB frames as they are,
+    at any size (no conversion to YUV, no chroma subsampling, no padding), for several times the file size;
+    PyAV (``read_video``) decodes them to exactly the frames written. GIF frames are kept in memory and
+    written by Pillow.
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float = 15.0):
+    def __init__(self, path: str | os.PathLike, fps: float = 15.0, lossless: bool = False):
         self.path = Path(path)
         self.fps = fps
+        self.lossless = lossless
         self.num_frames = 0
         suffix = check_writable(self.path)
         self._tmp = temp_beside(self.path)
@@ -95,12 +99,14 @@ class VideoWriter:
 
     def _open_mp4(self, height: int, width: int) -> None:
         self._container = av.open(self._tmp, mode="w", format="mp4")
-        self._stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1000))
-        self._stream.width = width + width % 2
-        self._stream.height = height + height % 2
-        self._stream.pix_fmt = "yuv420p"
+        codec = "libx264rgb" if self.lossless else "libx264"
+        self._stream = self._container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1000))
+        self._stream.width = width if self.lossless else width + width % 2
+        self._stream.height = height if self.lossless else height + height % 2
+        self._stream.pix_fmt = "rgb24" if self.lossless else "yuv420p"
         self._stream.codec_context.time_base = _MILLISECOND
-        self._stream.options = {"crf": "18", "preset": "veryfast", "bf": "0"}
+        quality = {"qp": "0"} if self.lossless else {"crf": "18"}
+        self._stream.options = {**quality, "preset": "veryfast", "bf": "0"}
 
     def write(self, frame: np.ndarray, at: float | None = None) -> None:
         """Append ``frame``, shown from ``at`` seconds after the first (default: one frame after the last)."""

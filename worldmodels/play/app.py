@@ -5,7 +5,9 @@ posted events. Headless runs use SDL's dummy video driver and a scripted policy.
 
 A recording holds what a viewer should see: the frame and the header, captured before the window's own
 overlays (help, messages, the REC mark) are drawn. A person's play is recorded at the pace it was played (a
-slow model gives a slow video, as it looked), a scripted run at the target frame rate.
+slow model gives a slow video, as it looked), a scripted run at the target frame rate. Beside it, in an
+``episodes/`` folder, goes its training copy: the game's own frames with the actions taken at them
+(``training_copy``), for games whose actions the training commands read.
 """
 
 import os
@@ -24,6 +26,7 @@ import pygame  # noqa: E402
 from worldmodels.core.files import atomic_path  # noqa: E402
 from worldmodels.core.video import VideoWriter  # noqa: E402
 from worldmodels.play.backend import Backend, InputState, Step  # noqa: E402
+from worldmodels.play.training_copy import TrainingCopy  # noqa: E402
 
 APP_HELP = [
     "h       show / hide this help",
@@ -31,7 +34,7 @@ APP_HELP = [
     "e       one step (while paused)",
     "Enter   reset the episode",
     "p       screenshot (PNG)",
-    "{record_key:8}start / stop recording (MP4)",
+    "{record_key:8}start / stop recording (MP4, and a training copy)",
     "Esc     quit (release the mouse first, if captured)",
 ]
 HEADER_ROWS = 4
@@ -73,6 +76,8 @@ class PlayApp:
         self.mouse_buttons = [False, False, False]
         self.mouse_captured = False
         self.recorder: VideoWriter | None = None
+        self.training: TrainingCopy | None = None  # exactly while recording
+        self.said_video_only = False
         self.message, self.message_until = "", 0.0
         self.clock = pygame.time.Clock()
         self.step_times: list[float] = []
@@ -84,7 +89,7 @@ class PlayApp:
         self.frame = backend.reset()
         self.screen = self._open_window(self.frame)
         if self.options.record_to is not None:
-            self.recorder = VideoWriter(self.options.record_to, self.fps_target)
+            self._start_recording(self.options.record_to)
 
     # ----- window -------------------------------------------------------------------------
     def _open_window(self, frame: np.ndarray) -> pygame.Surface:
@@ -156,6 +161,8 @@ class PlayApp:
             )
             action = self.backend.action(inputs)
         self.mouse_rel, self.mouse_last = [0.0, 0.0], (0.0, 0.0)
+        if self.training is not None and not self.training.add(self.frame, action):
+            self._say_video_only(action)
         start = time.perf_counter()
         result = self.backend.step(action)
         self.step_times = (self.step_times + [time.perf_counter() - start])[-30:]
@@ -166,6 +173,8 @@ class PlayApp:
             self._reset()
 
     def _reset(self) -> None:
+        if self.training is not None:
+            self.training.cut()
         self.frame = self.backend.reset()
         self.last_step = None
         self.episode_steps = 0
@@ -229,11 +238,14 @@ class PlayApp:
         """The window as an H x W x 3 uint8 array."""
         return pygame.surfarray.array3d(self.screen).swapaxes(0, 1).copy()
 
+    def _game_name(self) -> str:
+        """The game in file names: ``ALE/Breakout-v5 (real game)`` -> ``ale-breakout-v5``."""
+        return re.sub(r"[^a-z0-9]+", "-", self.backend.title.split()[0].lower()).strip("-")
+
     def _timestamped(self, suffix: str) -> Path:
         self.options.out_dir.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = re.sub(r"[^a-z0-9]+", "-", self.backend.title.split()[0].lower()).strip("-")  # ALE/Breakout-v5
-        path = self.options.out_dir / f"{name}-{stamp}{suffix}"
+        path = self.options.out_dir / f"{self._game_name()}-{stamp}{suffix}"
         n = 1
         while path.exists():
             path = path.with_name(f"{path.stem}-{n}{suffix}")
@@ -251,21 +263,42 @@ class PlayApp:
 
     def toggle_recording(self) -> None:
         if self.recorder is None:
-            self.recorder = VideoWriter(self._timestamped(".mp4"), self.fps_target)
-            self.record_time = 0.0
+            self._start_recording(self._timestamped(".mp4"))
             self._say(f"recording to {self.recorder.path}")
         else:
             self._stop_recording()
+
+    def _start_recording(self, path: Path) -> None:
+        """The viewer's video at ``path``, its training copy in ``episodes/<game>/`` beside it: one folder per
+        game, so that a training command never mixes two games' clips."""
+        self.recorder = VideoWriter(path, self.fps_target)
+        if self.backend.game_actions:
+            folder = path.parent / "episodes" / self._game_name()
+            self.training = TrainingCopy(folder, path.stem, self.fps_target)
+        else:
+            self._say_video_only(None)
+        self.record_time = 0.0
 
     def _stop_recording(self) -> None:
         if self.recorder is None:
             return
         recorder, self.recorder = self.recorder, None
+        clips, self.training = (self.training.close() if self.training is not None else []), None
         if recorder.num_frames == 0:
             recorder.discard()
             return
         path = recorder.close()
-        self._say(f"saved {path} ({recorder.num_frames} frames)")
+        self._say(f"saved {path} ({recorder.num_frames} frames){describe_clips(clips)}")
+
+    def _say_video_only(self, action) -> None:
+        """Once: a recording of actions the training commands cannot read is for watching only."""
+        if not self.said_video_only:
+            self.said_video_only = True
+            if not self.backend.game_actions:
+                what = "its keys are not moves in a game"
+            else:
+                what = "the game picks its own actions" if action is None else f"{type(action).__name__} actions"
+            self._say(f"recording video only: {what}, not saved for training")
 
     def _say(self, message: str) -> None:
         print(message)
@@ -327,3 +360,12 @@ class PlayApp:
         for i, line in enumerate(lines):
             text = self.font.render(line, True, colour, (0, 0, 0) if background else None)
             self.screen.blit(text, (x, y + i * LINE_HEIGHT))
+
+
+def describe_clips(clips: list[Path]) -> str:
+    """The training copy, for the message line after the viewer's video: short, the line is one row."""
+    if not clips:
+        return ""
+    if len(clips) == 1:
+        return f", training copy {clips[0]}"
+    return f", training copy: {len(clips)} clips in {clips[0].parent}"

@@ -36,6 +36,7 @@ class Backend(ABC):
     fps = 15.0  # target frames per second when the backend is faster than real time
     uses_mouse = False  # capture the mouse and report relative motion
     record_key = "r"  # start / stop recording; a game that needs "r" itself picks another
+    game_actions = True  # its actions are moves in the game, so recordings get a training copy (not a viewer's)
 
     @abstractmethod
     def reset(self) -> np.ndarray:

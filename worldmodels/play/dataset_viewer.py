@@ -14,6 +14,7 @@ class DatasetViewer(Backend):
 
     title = "Dataset viewer"
     fps = 15.0
+    game_actions = False  # its "actions" move through the data: recordings are for watching only
 
     def __init__(self, root: Path):
         if not root.is_dir():
