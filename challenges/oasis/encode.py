@@ -96,6 +96,11 @@ def main(argv: list[str] | None = None) -> None:
 
     env_name = args.env_name or ("minecraft" if args.videos is not None else "coinrun")
     out = args.out if args.out is not None else (args.root or DATA) / "latents"
+    if args.videos is not None:  # a folder without clips is told before the VAE (maybe a download) loads
+        from worldmodels.data.video_import import find_pairs
+        from worldmodels.oasis.actions import ACTION_FILE_SUFFIXES
+
+        find_pairs(args.videos, ACTION_FILE_SUFFIXES)
     source = weights(args.vae, VAE_FILE)
     vae = load_vae(source, device=pick_device(args.device), offline=args.offline)
     options = dict(batch_size=args.batch_size, fit=args.fit, half=not args.fp32, source=source, quiet=args.quiet)
