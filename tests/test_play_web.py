@@ -293,7 +293,8 @@ def test_breakout_plays_in_a_real_browser(browser, tmp_path):
             time.sleep(0.05)
 
     def frames_shown() -> int:
-        return browser.execute_script("return framesShown")
+        """-1 until play.js has run (a loaded machine may still be fetching it when the page reports loaded)."""
+        return browser.execute_script('return typeof framesShown === "undefined" ? -1 : framesShown')
 
     def hold(key, seconds=0.4):
         ActionChains(browser).key_down(key).pause(seconds).key_up(key).perform()
