@@ -12,6 +12,7 @@ from worldmodels.core.errors import UserError  # noqa: E402
 from worldmodels.core.video import read_frames  # noqa: E402
 from worldmodels.data.episodes import Episode, EpisodeDataset  # noqa: E402
 from worldmodels.envs.procgen import GAMES, NUM_ACTIONS, resolve_game, rollout, sample_actions  # noqa: E402
+from worldmodels.genie.data import GenieDataModule  # noqa: E402
 
 SAMPLE_ARGS = ["--env_name", "CoinRun", "--num_envs", "2", "--timeout", "30", "--num_episodes", "3", "--seed", "3"]
 
@@ -167,6 +168,19 @@ def split_contents(root) -> dict[str, list[str]]:
     }
 
 
+def test_another_games_episodes_split_and_load_from_the_folder_of_its_name(tmp_path, capsys):
+    """Atari episodes (a DIAMOND dataset, recordings) put in <root>/breakout/source train like procgen's."""
+    fake_source(tmp_path, 10)
+    (tmp_path / "coinrun").rename(tmp_path / "breakout")
+    split.main(["--env_name", "breakout", "--root", str(tmp_path), "--ratios", "0.8", "0.2", "0"])
+    assert "train 8, val 2, test 0" in capsys.readouterr().out
+    data = GenieDataModule(str(tmp_path), "breakout", clip_length=2)
+    video, actions = data.split("val")[0]
+    assert video.shape == (2, 3, 4, 4) and actions.shape == (2,)
+    with pytest.raises(UserError, match="breakout/test: has no episode files.*episode files in .*breakout/source"):
+        data.split("test")
+
+
 def test_split_partitions_all_episodes_deterministically(tmp_path, capsys):
     source = [hashlib.sha1(b).hexdigest() for b in fake_source(tmp_path, 20)]
     split.main(["--env_name", "coinrun", "--root", str(tmp_path), "--seed", "1"])
@@ -213,7 +227,8 @@ def test_split_rejects_bad_input(tmp_path, capsys):
     expect_error(capsys, split.main, root, "2 episodes", "3 non-empty splits")
     expect_error(capsys, split.main, [*root, "--ratios", "0.8", "0.1", "0.05"], "--ratios", "sum to 1")
     expect_error(capsys, split.main, [*root, "--ratios", "1.2", "-0.1", "-0.1"], "--ratios", "non-negative")
-    expect_error(capsys, split.main, [*root, "--env_name", "Pong"], "Pong", "not a procgen game")
+    expect_error(capsys, split.main, [*root, "--env_name", "Pong"], "Pong/source", "not found", "put episode files")
+    expect_error(capsys, split.main, [*root, "--env_name", "../x"], "'../x'", "one folder name")
     assert sorted(p.name for p in (tmp_path / "coinrun").iterdir()) == ["source"]
 
 

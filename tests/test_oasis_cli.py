@@ -50,7 +50,10 @@ def test_weights_and_prompt_from_data_oasis_play_without_flags(workshop):
 
 
 def test_missing_weights_name_both_files_and_where_to_put_them(tmp_path):
+    """Asked for the published weights by name (without any, oasis-play plays the bundled small model instead:
+    tests/test_pretrained.py), it says which files it needs and where they go."""
     cmd = [str(BIN / "oasis-play"), "--headless", "--frames", "1", "--out", "run.mp4", "--offline"]
+    cmd += ["--vae", "hf://Etched/oasis-500m/vit-l-20.safetensors"]
     missing = run(cmd, tmp_path, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1")
     assert missing.returncode == 2
     lines = missing.stderr.strip().splitlines()

@@ -1,6 +1,7 @@
 """genie-split: a deterministic train/val/test split of the episodes genie-sample stored.
 
-``<root>/<game>/source/episode_*.npz`` are shuffled with ``--seed`` and hard-linked (copied where links are
+``<root>/<game>/source/episode_*.npz`` (genie-sample's, or any game's episodes put there: a DIAMOND dataset,
+episodes-import, diamond-play -r) are shuffled with ``--seed`` and hard-linked (copied where links are
 not possible) into ``<root>/<game>/train|val|test/``, numbered from 0 in each split so EpisodeDataset reads
 them. The split folders are rebuilt from source on every run, so the same source and flags give the same
 split; each folder is swapped in whole.
@@ -17,14 +18,19 @@ import numpy as np
 from worldmodels.core.errors import UserError, cli_entry
 from worldmodels.core.files import temp_dir_beside
 from worldmodels.data.episodes import Episode, EpisodeDataset
-from worldmodels.envs.procgen import resolve_game
+from worldmodels.envs.procgen import GAMES
+from worldmodels.genie.data import game_folder
 
 SPLITS = ("train", "val", "test")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genie-split", description=__doc__.splitlines()[0])
-    parser.add_argument("--env_name", default="Coinrun", help="procgen game, any case (default: Coinrun)")
+    parser.add_argument(
+        "--env_name",
+        default="Coinrun",
+        help="procgen game, any case, or the folder of another game's episodes (default: Coinrun)",
+    )
     parser.add_argument("--root", type=Path, default=Path("data"), help="data folder (default: ./data)")
     parser.add_argument(
         "--ratios", type=float, nargs=3, default=(0.8, 0.1, 0.1), metavar=SPLITS, help="(default: 0.8 0.1 0.1)"
@@ -79,13 +85,14 @@ def build_split(folder: Path, files: list[Path]) -> None:
 @cli_entry
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    game = resolve_game(args.env_name)
+    game = game_folder(args.env_name)
     source = args.root / game / "source"
+    how = f"run genie-sample --env_name {game} --root {args.root}" if game in GAMES else "put episode files there"
     if not source.is_dir():
-        raise UserError(f"{source}: folder not found; run genie-sample --env_name {game} --root {args.root} first")
+        raise UserError(f"{source}: folder not found; {how} first")
     files = EpisodeDataset(source).paths
     if not files:
-        raise UserError(f"{source}: no episode files (episode_*.npz); run genie-sample first")
+        raise UserError(f"{source}: no episode files (episode_*.npz); {how} first")
     for path in files:
         Episode.check(path)  # a damaged file is named now, not when fit or eval reads it
     counts = split_counts(len(files), tuple(args.ratios))

@@ -7,10 +7,21 @@ from worldmodels.core.errors import UserError
 from worldmodels.core.video import IMAGE_SUFFIXES
 from worldmodels.oasis.load import DIT_FILE, HUB_REPO, VAE_FILE
 from worldmodels.oasis.prompt import SAMPLE_PROMPT_URL, sample_prompt, sample_prompt_cache
+from worldmodels.pretrained import OASIS_BREAKOUT_DDIM_STEPS
 
+DDIM_STEPS = 10  # the reference's
 LOCAL = Path("data/oasis")  # where `make challenge3` looks for the weights before asking the hub
 SAMPLE_PROMPT = "sample_image_0.png"
 PROMPT_HINT = f"save {SAMPLE_PROMPT_URL} as {LOCAL / SAMPLE_PROMPT} for the default prompt frame"
+
+
+class OasisUnavailable(UserError):
+    """The published weights are neither local nor cached, and the hub can't deliver them; ``short`` says so
+    in a few words (for the line before playing the bundled small model instead)."""
+
+    def __init__(self, message: str, short: str):
+        super().__init__(message)
+        self.short = short
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +33,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--prompt", help="PNG/JPEG/MP4 to start from (default: the open-oasis sample frame)")
     group.add_argument("--n-prompt-frames", type=int, default=1, help="frames of a video prompt to use")
     group.add_argument("--video-offset", type=int, default=0, help="first frame of a video prompt (and its actions)")
-    group.add_argument("--ddim-steps", type=int, default=10)
+    group.add_argument(
+        "--ddim-steps",
+        type=int,
+        help=f"denoising steps a frame (default: {DDIM_STEPS}; the bundled Breakout model: "
+        f"{OASIS_BREAKOUT_DDIM_STEPS})",
+    )
     group.add_argument("--no-cache", action="store_true", help="recompute the context every step (the reference)")
     group.add_argument("--fp32", action="store_true", help="full precision on CUDA (default: fp16 autocast)")
     group.add_argument("--compile", action="store_true", help="torch.compile the DiT and the VAE decoder")
@@ -38,7 +54,7 @@ def check_model_arguments(args: argparse.Namespace) -> None:
         raise UserError(f"--n-prompt-frames must be at least 1, got {args.n_prompt_frames}")
     if args.video_offset < 0:
         raise UserError(f"--video-offset must be 0 or more, got {args.video_offset}")
-    if args.ddim_steps < 1:
+    if args.ddim_steps is not None and args.ddim_steps < 1:
         raise UserError(f"--ddim-steps must be at least 1, got {args.ddim_steps}")
     if args.cuda_graphs and args.no_cache:
         raise UserError("--cuda-graphs replays the cached denoising step; it does nothing with --no-cache")
@@ -101,11 +117,12 @@ def load_models(args: argparse.Namespace):
         if args.dit is not None and args.vae is not None:
             raise
         why = "--offline" if args.offline else "the hub is unreachable"
-        raise UserError(
+        raise OasisUnavailable(
             f"Oasis needs {DIT_FILE} and {VAE_FILE} (hub repo {HUB_REPO}): they are not in {LOCAL}/, not cached, "
             f"and {why}. On a connected machine run `{hf_command()} download {HUB_REPO} {DIT_FILE} {VAE_FILE} "
             f"--local-dir {LOCAL}` and put both files in {LOCAL}/ (or pass --dit PATH --vae PATH)"
-            + ("" if prompt is not None or has_sample_prompt() else f"; {PROMPT_HINT}")
+            + ("" if prompt is not None or has_sample_prompt() else f"; {PROMPT_HINT}"),
+            f"Oasis 500M ({DIT_FILE}, {VAE_FILE}): not in {LOCAL}/, not cached, and {why}",
         ) from None
     compile_dit(dit, args.compile, args.cuda_graphs)
     # the decoder stays fp32, as the reference's; compiled it takes 6.7 instead of 10.8 ms a frame (H200)
@@ -114,5 +131,7 @@ def load_models(args: argparse.Namespace):
     if prompt is None:
         prompt = load_prompt(sample_prompt_path(args.offline), args.n_prompt_frames, args.video_offset)
     # half: fp16 autocast for the DiT and the encoder on CUDA, as the reference runs them
-    sampler = OasisSampler(dit, vae, ddim_steps=args.ddim_steps, use_cache=not args.no_cache, half=not args.fp32)
+    sampler = OasisSampler(
+        dit, vae, ddim_steps=args.ddim_steps or DDIM_STEPS, use_cache=not args.no_cache, half=not args.fp32
+    )
     return sampler, prompt

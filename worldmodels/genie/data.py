@@ -1,10 +1,12 @@
 """Clips of procgen episodes for Genie: windows of consecutive frames, as float video in [-1, 1].
 
 genie-sample stores episodes and genie-split links them into ``<root>/<game>/train|val|test`` (one
-``episode_<n>.npz`` each, see worldmodels.data.episodes). Every episode is cut into back-to-back tiles
-of ``clip_length`` frames, one dataset item per tile, so long episodes weigh more. Training shifts each
-tile by a random offset so that every frame can start a clip; validation and test keep the tiles fixed,
-so every evaluation sees the same clips.
+``episode_<n>.npz`` each, see worldmodels.data.episodes). A game that is not procgen's (Atari episodes of
+diamond-train or diamond-play -r, episodes-import) is read the same way from the folder of its name.
+
+Every episode is cut into back-to-back tiles of ``clip_length`` frames, one dataset item per tile, so long
+episodes weigh more. Training shifts each tile by a random offset so that every frame can start a clip;
+validation and test keep the tiles fixed, so every evaluation sees the same clips.
 """
 
 import functools
@@ -18,7 +20,17 @@ from torch.utils.data import Dataset
 from worldmodels.core.errors import UserError
 from worldmodels.data.episodes import Episode, EpisodeDataset
 from worldmodels.data.split_data import SplitDataModule
-from worldmodels.envs.procgen import resolve_game
+from worldmodels.envs.procgen import GAMES, resolve_game
+
+
+def game_folder(env_name: str) -> str:
+    """The data folder of a game: procgen's name for a procgen game (any case), otherwise the name as given
+    (one folder name, e.g. ``breakout`` for Atari episodes put there by hand)."""
+    if env_name.strip().lower() in GAMES:
+        return resolve_game(env_name)
+    if not env_name or Path(env_name).name != env_name or env_name in (".", ".."):
+        raise UserError(f"env_name {env_name!r}: a procgen game or one folder name under the data root")
+    return env_name
 
 
 def to_video(frames: np.ndarray) -> Tensor:
@@ -70,14 +82,18 @@ class GenieDataModule(SplitDataModule):
         num_workers: int = 0,
     ):
         super().__init__(batch_size, num_workers)
-        self.root, self.game, self.clip_length = Path(root), resolve_game(env_name), clip_length
+        self.root, self.game, self.clip_length = Path(root), game_folder(env_name), clip_length
 
     def split(self, name: str) -> ClipDataset:
         folder = self.root / self.game / name
         if not any(folder.glob("episode_*.npz")):
             state = "has no episode files (episode_*.npz)" if folder.is_dir() else "not found"
+            first = (
+                f"genie-sample --env_name {self.game} --root {self.root}"
+                if self.game in GAMES
+                else f"episode files in {self.root / self.game / 'source'}"
+            )
             raise UserError(
-                f"{folder}: {state}; create it with genie-sample --env_name {self.game} --root {self.root} "
-                f"then genie-split --env_name {self.game} --root {self.root}"
+                f"{folder}: {state}; create it with {first} then genie-split --env_name {self.game} --root {self.root}"
             )
         return ClipDataset(folder, self.clip_length, random_offsets=name == "train")

@@ -1,25 +1,24 @@
-"""A small Oasis-architecture model of a procgen game (trained by ``oasis-train``) in the play app: procgen's
-keys in, one generated frame per step, the action that led to each frame conditioning it, as in training."""
+"""A small Oasis-architecture model of a game (trained by ``oasis-train``: a procgen game, or an Atari one such
+as the bundled Breakout) in the play app: the game's keys in, one generated frame per step, the action that led
+to each frame conditioning it, as in training."""
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from worldmodels.envs.procgen_keys import ProcgenKeymap
 from worldmodels.oasis.play import change_ddim_steps
 from worldmodels.oasis.sampler import OasisSampler
 from worldmodels.play.backend import Backend, InputState, Step
 
 
 class OasisGameBackend(Backend):
-    title = "Oasis (procgen)"
     fps = 15.0
 
-    def __init__(self, sampler: OasisSampler, prompt: np.ndarray):
-        """``prompt``: the first frame, H x W x 3 uint8 at the model's frame size."""
-        self.sampler, self.prompt = sampler, prompt
+    def __init__(self, sampler: OasisSampler, prompt: np.ndarray, keymap, title: str):
+        """``prompt``: the first frame, H x W x 3 uint8 at the model's frame size. ``keymap``: held keys -> the
+        game's action index, with ``help_lines`` (``ProcgenKeymap``, ``AtariKeymap``)."""
+        self.sampler, self.prompt, self.keymap, self.title = sampler, prompt, keymap, title
         self.num_actions = sampler.dit.cfg.external_cond_dim
-        self.keymap = ProcgenKeymap()
 
     def one_hot(self, action: int) -> torch.Tensor:
         return F.one_hot(torch.tensor([action]), self.num_actions).float()

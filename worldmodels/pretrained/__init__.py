@@ -19,3 +19,8 @@ GENIE_COINRUN = FOLDER / "genie_coinrun_small.safetensors"
 
 def model_card(path: Path) -> Path:
     return path.with_suffix(".md")
+
+
+# A pixel-space Oasis-architecture DiT (oasis-train's export, float16, its config in the header).
+OASIS_BREAKOUT = FOLDER / "oasis_breakout_small.safetensors"
+OASIS_BREAKOUT_DDIM_STEPS = 4  # what it is measured and played with (its card)

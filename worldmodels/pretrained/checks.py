@@ -19,6 +19,9 @@ from worldmodels.genie.dynamics import DynamicsModel
 from worldmodels.genie.evaluation import evaluate_clips
 from worldmodels.genie.latent_action import LatentActionModel
 from worldmodels.genie.tokenizer import VideoTokenizer
+from worldmodels.oasis.dit import DiT
+from worldmodels.oasis.evaluation import evaluate, rollout_rows
+from worldmodels.pretrained import OASIS_BREAKOUT_DDIM_STEPS
 
 HELD_OUT_SEED = 1234
 DIAMOND_CLIPS, DIAMOND_HORIZON = 48, 10
@@ -41,6 +44,14 @@ GENIE_BARS = {
 }
 
 
+# Oasis: 48 fresh clips of the tracker's Breakout; the next frame from 4 real ones, 16-frame rollouts from one.
+OASIS_CLIPS, OASIS_CONTEXT, OASIS_HORIZON = 48, 4, 16
+OASIS_BARS = {
+    "one_step_gain": (0.0, "one-step PSNR minus copy-the-last-frame PSNR (dB)"),
+    "action_gain": (0.5, "16-frame rollout PSNR, recorded minus another clip's actions (dB)"),
+}
+
+
 def diamond_metrics(agent: Agent, seed: int = HELD_OUT_SEED) -> dict[str, float]:
     """One-step and action metrics of a Breakout agent's world model on fresh random play; PSNR along play's
     50-step horizon and the objects kept at its end on fresh play that serves and follows the ball."""
@@ -59,6 +70,25 @@ def diamond_grid(agent: Agent, path: Path, seed: int = HELD_OUT_SEED) -> Path:
     obs, act = play_clips("Breakout", 4, n + max(steps), seed, player="breakout_tracker")
     rows = horizon_rows(agent.denoiser, obs, act, steps)
     labels = [f"clip {i // 2}: " + ("real" if i % 2 == 0 else "imagined") for i in range(len(rows))]
+    return save_grid(path, rows, labels)
+
+
+def oasis_clips(seed: int = HELD_OUT_SEED, num_clips: int = OASIS_CLIPS):
+    """Fresh Breakout played as the bundled Oasis model's data was (the tracker, 25 % random actions)."""
+    return play_clips("Breakout", num_clips, OASIS_HORIZON + 1, seed, player="breakout_tracker")
+
+
+def oasis_metrics(dit: DiT, seed: int = HELD_OUT_SEED, ddim_steps: int = OASIS_BREAKOUT_DDIM_STEPS) -> dict[str, float]:
+    """One-step PSNR against copying the last frame, and the action gain of 16-frame rollouts (evaluate)."""
+    metrics = evaluate(dit, *oasis_clips(seed), OASIS_CONTEXT, OASIS_HORIZON, ddim_steps)
+    return metrics | {"one_step_gain": metrics["one_step_psnr"] - metrics["copy_last_frame_psnr"]}
+
+
+def oasis_grid(dit: DiT, path: Path, seed: int = HELD_OUT_SEED, ddim_steps: int = OASIS_BREAKOUT_DDIM_STEPS) -> Path:
+    """Four fresh clips, each a real row above the one generated from its first frame under its actions."""
+    video, actions = oasis_clips(seed, 4)
+    rows = rollout_rows(dit, video, actions, OASIS_HORIZON, ddim_steps)
+    labels = [f"clip {i // 2}: " + ("real" if i % 2 == 0 else "generated") for i in range(len(rows))]
     return save_grid(path, rows, labels)
 
 
