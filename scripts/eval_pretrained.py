@@ -1,10 +1,11 @@
 """Measure the bundled models on fresh real data, next to a randomly initialised model of the same shape.
 
-  python scripts/eval_pretrained.py                      # both families
+  python scripts/eval_pretrained.py                      # every bundled model
   python scripts/eval_pretrained.py --only genie --genie data/exported.safetensors
+  python scripts/eval_pretrained.py --only oasis --oasis_grid docs/images/oasis_bundled_rollout.png
 
 These are the numbers in the model cards (worldmodels/pretrained/*.md) and the checks of
-tests/test_pretrained.py (worldmodels/pretrained/checks.py): fresh Breakout and CoinRun play with seed 1234.
+tests/test_pretrained.py (worldmodels/pretrained/checks.py): fresh play of each model's game with seed 1234.
 """
 
 import argparse
@@ -14,7 +15,7 @@ from pathlib import Path
 import torch
 
 from worldmodels.core.errors import cli_entry
-from worldmodels.pretrained import DIAMOND_BREAKOUT, GENIE_COINRUN
+from worldmodels.pretrained import DIAMOND_BREAKOUT, GENIE_COINRUN, OASIS_BREAKOUT
 
 
 def show(title: str, metrics: dict, bars: dict) -> None:
@@ -30,9 +31,11 @@ def show(title: str, metrics: dict, bars: dict) -> None:
 @cli_entry
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("diamond", "genie"))
+    parser.add_argument("--only", choices=("diamond", "genie", "oasis"))
     parser.add_argument("--diamond", type=Path, default=DIAMOND_BREAKOUT, help="a Breakout agent .pt")
     parser.add_argument("--genie", type=Path, default=GENIE_COINRUN, help="a genie .ckpt or .safetensors")
+    parser.add_argument("--oasis", type=Path, default=OASIS_BREAKOUT, help="an oasis-train .ckpt or its export")
+    parser.add_argument("--oasis_grid", type=Path, help="a PNG of real vs generated rollouts of the Oasis model")
     parser.add_argument("--diamond_grid", type=Path, help="a PNG of real vs imagined Breakout along the horizon")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
@@ -55,6 +58,14 @@ def main() -> None:
             show(f"Genie {args.genie}", checks.genie_metrics(*models, data), checks.GENIE_BARS)
             randoms = [checks.random_like(m) for m in models]
             show("Genie, random initialisation", checks.genie_metrics(*randoms, data), checks.GENIE_BARS)
+    if args.only in (None, "oasis"):
+        from worldmodels.oasis.train_module import load_trained_dit
+
+        dit = load_trained_dit(args.oasis)
+        show(f"Oasis {args.oasis}", checks.oasis_metrics(dit), checks.OASIS_BARS)
+        show("Oasis, random initialisation", checks.oasis_metrics(checks.random_like(dit)), checks.OASIS_BARS)
+        if args.oasis_grid:
+            print(f"wrote {checks.oasis_grid(dit, args.oasis_grid)}")
 
 
 if __name__ == "__main__":

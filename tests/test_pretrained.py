@@ -69,7 +69,7 @@ def test_random_genie_fails_the_same_checks(coinrun_folder):
     assert len(checks.failures(metrics, checks.GENIE_BARS)) == len(checks.GENIE_BARS)
 
 
-def test_bundled_oasis_beats_copying_and_follows_its_actions():
+def test_bundled_oasis_predicts_fresh_breakout():
     with torch.no_grad():
         metrics = checks.oasis_metrics(load_trained_dit(OASIS_BREAKOUT))
     assert checks.failures(metrics, checks.OASIS_BARS) == []

@@ -60,12 +60,13 @@ def play_bundled(args: argparse.Namespace, why: str) -> None:
     """The small Oasis-architecture Breakout model shipped with the package, when Oasis 500M can't be had."""
     from worldmodels.core.device import pick_device
     from worldmodels.oasis.train_module import load_trained_dit
-    from worldmodels.pretrained import OASIS_BREAKOUT, OASIS_BREAKOUT_DDIM_STEPS, model_card
+    from worldmodels.pretrained import OASIS_BREAKOUT, OASIS_BREAKOUT_CONTROL, OASIS_BREAKOUT_DDIM_STEPS, model_card
 
     bundled = f"{OASIS_BREAKOUT.name}, see {model_card(OASIS_BREAKOUT)}"
     print(f"{why}; playing the bundled small Breakout model instead ({bundled})", flush=True)
     args.ddim_steps = args.ddim_steps or OASIS_BREAKOUT_DDIM_STEPS
-    play_game_model(load_trained_dit(OASIS_BREAKOUT, pick_device(args.device)), "Breakout", args)
+    dit = load_trained_dit(OASIS_BREAKOUT, pick_device(args.device))
+    play_game_model(dit, "Breakout", args, {"control": OASIS_BREAKOUT_CONTROL})
 
 
 def play_own_model(args: argparse.Namespace) -> None:
@@ -80,7 +81,7 @@ def play_own_model(args: argparse.Namespace) -> None:
     play_game_model(load_trained_dit(args.checkpoint, pick_device(args.device)), args.env_name, args)
 
 
-def play_game_model(dit, env_name: str, args: argparse.Namespace) -> None:
+def play_game_model(dit, env_name: str, args: argparse.Namespace, facts: dict | None = None) -> None:
     """Play a pixel-space DiT of ``env_name`` from a real first frame, with the game's keys: a procgen game
     starts from its data's first test frame (or a fresh level), an Atari game from a fresh game's first frame."""
     import torch
@@ -110,7 +111,7 @@ def play_game_model(dit, env_name: str, args: argparse.Namespace) -> None:
     sampler = OasisSampler(
         dit, None, ddim_steps=args.ddim_steps or DDIM_STEPS, use_cache=not args.no_cache, half=not args.fp32
     )
-    run_play(OasisGameBackend(sampler, prompt, keymap, f"Oasis-architecture model of {env_name}"), args)
+    run_play(OasisGameBackend(sampler, prompt, keymap, f"{env_name} (Oasis-architecture model)", facts), args)
 
 
 if __name__ == "__main__":

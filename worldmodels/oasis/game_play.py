@@ -14,10 +14,12 @@ from worldmodels.play.backend import Backend, InputState, Step
 class OasisGameBackend(Backend):
     fps = 15.0
 
-    def __init__(self, sampler: OasisSampler, prompt: np.ndarray, keymap, title: str):
+    def __init__(self, sampler: OasisSampler, prompt: np.ndarray, keymap, title: str, facts: dict | None = None):
         """``prompt``: the first frame, H x W x 3 uint8 at the model's frame size. ``keymap``: held keys -> the
-        game's action index, with ``help_lines`` (``ProcgenKeymap``, ``AtariKeymap``)."""
+        game's action index, with ``help_lines`` (``ProcgenKeymap``, ``AtariKeymap``). ``facts``: shown in the
+        HUD throughout (what a player must know about the model, e.g. that it barely follows the keys)."""
         self.sampler, self.prompt, self.keymap, self.title = sampler, prompt, keymap, title
+        self.facts = facts or {}
         self.num_actions = sampler.dit.cfg.external_cond_dim
 
     def one_hot(self, action: int) -> torch.Tensor:
@@ -39,6 +41,9 @@ class OasisGameBackend(Backend):
         latent = self.sampler.next_frame(self.one_hot(action))
         frame = self.sampler.decode(latent)[0].cpu().numpy()
         return Step(frame, {"frame": self.sampler.num_frames - 1, "DDIM steps": self.sampler.ddim_steps})
+
+    def hud(self) -> dict[str, object]:
+        return self.facts
 
     def on_key(self, key: str) -> bool:
         change_ddim_steps(self.sampler, key)

@@ -23,4 +23,5 @@ def model_card(path: Path) -> Path:
 
 # A pixel-space Oasis-architecture DiT (oasis-train's export, float16, its config in the header).
 OASIS_BREAKOUT = FOLDER / "oasis_breakout_small.safetensors"
-OASIS_BREAKOUT_DDIM_STEPS = 4  # what it is measured and played with (its card)
+OASIS_BREAKOUT_DDIM_STEPS = 1  # what it is measured and played with: its x0 estimate (its card says why)
+OASIS_BREAKOUT_CONTROL = "keys not learned (see card)"  # its action gain is +0.003 dB: the HUD says so
