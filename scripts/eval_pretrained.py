@@ -28,6 +28,15 @@ def show(title: str, metrics: dict, bars: dict) -> None:
     print("  checks: " + ("all cleared" if not failed else "FAILED " + "; ".join(failed)))
 
 
+def show_beside_random(name: str, path: Path, models: list, measure, bars: dict) -> None:
+    """The metrics of ``models`` (``measure(*models)``), then of freshly initialised models of the same shapes,
+    which must fail every bar."""
+    from worldmodels.pretrained.checks import random_like
+
+    show(f"{name} {path}", measure(*models), bars)
+    show(f"{name}, random initialisation", measure(*[random_like(m) for m in models]), bars)
+
+
 @cli_entry
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,8 +54,7 @@ def main() -> None:
         from worldmodels.diamond.agent import load_agent
 
         agent = load_agent(args.diamond)
-        show(f"DIAMOND {args.diamond}", checks.diamond_metrics(agent), checks.DIAMOND_BARS)
-        show("DIAMOND, random initialisation", checks.diamond_metrics(checks.random_like(agent)), checks.DIAMOND_BARS)
+        show_beside_random("DIAMOND", args.diamond, [agent], checks.diamond_metrics, checks.DIAMOND_BARS)
         if args.diamond_grid:
             print(f"wrote {checks.diamond_grid(agent, args.diamond_grid)}")
     if args.only in (None, "genie"):
@@ -55,15 +63,13 @@ def main() -> None:
         models = load_genie(args.genie)
         with tempfile.TemporaryDirectory() as folder:
             data = checks.fresh_coinrun(Path(folder))
-            show(f"Genie {args.genie}", checks.genie_metrics(*models, data), checks.GENIE_BARS)
-            randoms = [checks.random_like(m) for m in models]
-            show("Genie, random initialisation", checks.genie_metrics(*randoms, data), checks.GENIE_BARS)
+            measure = lambda *models: checks.genie_metrics(*models, data)  # noqa: E731
+            show_beside_random("Genie", args.genie, list(models), measure, checks.GENIE_BARS)
     if args.only in (None, "oasis"):
         from worldmodels.oasis.train_module import load_trained_dit
 
         dit = load_trained_dit(args.oasis)
-        show(f"Oasis {args.oasis}", checks.oasis_metrics(dit), checks.OASIS_BARS)
-        show("Oasis, random initialisation", checks.oasis_metrics(checks.random_like(dit)), checks.OASIS_BARS)
+        show_beside_random("Oasis", args.oasis, [dit], checks.oasis_metrics, checks.OASIS_BARS)
         if args.oasis_grid:
             print(f"wrote {checks.oasis_grid(dit, args.oasis_grid)}")
 
