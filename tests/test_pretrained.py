@@ -118,8 +118,10 @@ def test_oasis_play_falls_back_to_the_bundled_breakout_without_hub(tmp_path):
     assert minecraft.returncode == 2 and "error: Oasis needs oasis500m.safetensors" in minecraft.stderr
 
 
-def test_oasis_play_checks_that_a_model_was_trained_on_the_game_named(tmp_path, capsys):
+def test_oasis_play_checks_that_a_model_was_trained_on_the_game_named(tmp_path, monkeypatch, capsys):
     from challenges.oasis import play as play_cli
+
+    monkeypatch.chdir(tmp_path)  # a play that wrongly went ahead writes its video here, not in the checkout
 
     with pytest.raises(SystemExit):
         play_cli.main(["--checkpoint", str(OASIS_BREAKOUT), "--env_name", "coinrun", "--headless", "--out", "x.mp4"])

@@ -15,13 +15,11 @@ DIAMOND_GAMES = {"Breakout": DIAMOND_BREAKOUT}
 UNTRAINED_POLICIES = {DIAMOND_BREAKOUT}
 # Tokenizer + latent action model + dynamics model, float16, their configs in the safetensors header.
 GENIE_COINRUN = FOLDER / "genie_coinrun_small.safetensors"
-
-
-def model_card(path: Path) -> Path:
-    return path.with_suffix(".md")
-
-
 # A pixel-space Oasis-architecture DiT (oasis-train's export, float16, its config in the header).
 OASIS_BREAKOUT = FOLDER / "oasis_breakout_small.safetensors"
 OASIS_BREAKOUT_DDIM_STEPS = 1  # what it is measured and played with: its x0 estimate (its card says why)
 OASIS_BREAKOUT_CONTROL = "keys not learned (see card)"  # its action gain is +0.003 dB: the HUD says so
+
+
+def model_card(path: Path) -> Path:
+    return path.with_suffix(".md")
