@@ -250,8 +250,8 @@ def bundled_diamond() -> Backend:
 
     agent = load_agent(DIAMOND_BREAKOUT)
     starts = EpisodeDataset(tempfile.mkdtemp(prefix="bench_web_starts_"))
-    collect_starts(agent, DiamondAtari("Breakout", seed=0), 1000, starts, False)
-    return DiamondBackend(agent, "Breakout", starts, policy_trained=False)
+    collect_starts(agent, DiamondAtari("Breakout", seed=0), 1000, starts)
+    return DiamondBackend(agent, "Breakout", starts)
 
 
 def main() -> None:

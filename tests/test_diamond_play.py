@@ -1,3 +1,4 @@
+import copy
 import os
 import subprocess
 import sys
@@ -20,8 +21,11 @@ TINY = Path(__file__).resolve().parents[1] / "configs" / "diamond" / "tiny_agent
 
 @pytest.fixture(scope="module")
 def tiny_agent():
+    """A tiny agent whose policy head is set, as any training of its actor leaves it: a policy plays."""
     torch.manual_seed(0)
-    return Agent(AgentConfig.from_yaml(TINY).with_num_actions(4)).eval()
+    agent = Agent(AgentConfig.from_yaml(TINY).with_num_actions(4)).eval()
+    torch.nn.init.normal_(agent.actor_critic.actor_linear.weight, std=0.1)
+    return agent
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +87,12 @@ def test_backend_modes_keys_and_horizon(tiny_agent, starts, tmp_path):
 
 
 def test_an_untrained_policy_is_called_random_and_plays_at_random(tiny_agent, starts, tmp_path):
-    """The bundled model's actor-critic never trained: the header must not claim a policy plays."""
-    backend = DiamondBackend(tiny_agent, "Breakout", starts, horizon=1000, record_root=tmp_path, policy_trained=False)
+    """An actor that never trained (its policy head still zero, a world-model-only run): the header must not
+    claim a policy plays."""
+    untrained = copy.deepcopy(tiny_agent)
+    untrained.actor_critic.actor_linear.weight.data.zero_()
+    assert tiny_agent.actor_critic.policy_trained and not untrained.actor_critic.policy_trained
+    backend = DiamondBackend(untrained, "Breakout", starts, horizon=1000, record_root=tmp_path)
     backend.reset()
     assert backend.hud()["control"] == "random" and any("random / human" in line for line in backend.help_lines())
     steps = [backend.step(None) for _ in range(40)]

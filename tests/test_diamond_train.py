@@ -330,7 +330,7 @@ def recorded_breakout(folder: Path, steps: int = 150) -> EpisodeDataset:
 
     recordings = EpisodeDataset(folder / "rec_real_H")
     agent = Agent(TINY_AGENT)
-    collect_starts(agent, DiamondAtari("Breakout", done_on_life_loss=True, seed=5), steps, recordings, False)
+    collect_starts(agent, DiamondAtari("Breakout", done_on_life_loss=True, seed=5), steps, recordings)
     return recordings
 
 
@@ -478,30 +478,49 @@ def test_the_breakout_screen_check_tells_the_game_from_a_smeared_frame():
     assert not objects_kept(blurred, real)["paddle"] and not objects_kept(blurred, real)["walls"]
 
 
-def test_behaviour_cloning_teaches_the_actor_the_recorded_actions(tiny_trainer):
-    """Episodes whose every action is told by the frame (its brightness): cloning must learn that mapping, which
-    the untrained actor (uniform policy) does not know."""
+def tracker_episode(rng: np.random.Generator, length: int = 40):
+    """Frames of a Breakout-like scene recorded with a tracker's actions: a fixed textured background, a
+    paddle at the bottom and a 2x2 ball; FIRE without a ball, else move the paddle towards the ball (the
+    action is told by where two small objects are, as in Breakout, not by the whole frame)."""
     from worldmodels.data.episodes import Episode
+
+    background = (np.random.default_rng(1).random((64, 64, 3)) * 200).astype(np.uint8)
+    obs, act = np.repeat(background[None], length, 0), np.zeros(length, np.int64)
+    for t in range(length):
+        paddle_x = rng.integers(0, 56)
+        obs[t, 60:62, paddle_x : paddle_x + 8] = 255
+        if rng.random() < 0.1:
+            act[t] = 1  # FIRE: no ball in play
+            continue
+        ball_x, ball_y = rng.integers(0, 62), rng.integers(10, 55)
+        obs[t, ball_y : ball_y + 2, ball_x : ball_x + 2] = 255
+        offset = ball_x - (paddle_x + 3)
+        act[t] = 2 if offset > 3 else 3 if offset < -3 else 0
+    zeros = np.zeros(length)
+    return Episode.from_steps(list(obs), list(act), zeros, zeros, zeros, obs[-1])
+
+
+@pytest.mark.parametrize("readout", [True, False])
+def test_behaviour_cloning_learns_a_trackers_actions_thanks_to_its_readout(tiny_trainer, readout):
+    """Cloning must learn the tracker's rule, which the untrained actor (uniform policy) does not know; with its
+    per-frame read-out frozen at zero (the encoder taught through the LSTM only) it stays near the commonest
+    action (about 0.4) in as many steps: the read-out is what makes it learn."""
     from worldmodels.diamond.train import OptimConfig, make_optimizer, warmup_schedule
 
     trainer, rng = tiny_trainer, np.random.default_rng(0)
-
-    def episode(length: int = 40) -> Episode:
-        act = rng.integers(0, 4, length)
-        obs = np.repeat(np.repeat(np.repeat((act * 60 + 20).astype(np.uint8)[:, None, None, None], 64, 1), 64, 2), 3, 3)
-        zeros = np.zeros(length)
-        return Episode.from_steps(list(obs), list(act), zeros, zeros, zeros, obs[-1])
-
     for _ in range(8):
-        trainer.dataset.add(episode())
+        trainer.dataset.add(tracker_episode(rng))
     trainer.cfg = dataclasses.replace(
         trainer.cfg, clone=dataclasses.replace(trainer.cfg.clone, batch_size=8, optim=OptimConfig(lr=3e-3))
     )
-    trainer.optimizers["clone"] = make_optimizer(trainer.agent.actor_critic, trainer.cfg.clone.optim)
+    if not readout:
+        trainer.clone_readout.weight.data.zero_()
+        trainer.clone_readout.weight.requires_grad_(False)
+    trainer.optimizers["clone"] = make_optimizer(trainer.trained["clone"], trainer.cfg.clone.optim)
     trainer.schedulers["clone"] = warmup_schedule(trainer.optimizers["clone"], 10)
 
     def accuracy() -> float:
-        test = episode(200)
+        test = tracker_episode(rng, 200)
         obs = torch.from_numpy(test.obs).movedim(-1, 1).float() / 127.5 - 1
         ac, hx_cx, right = trainer.agent.actor_critic, trainer.agent.actor_critic.initial_state(1), 0
         with torch.no_grad():
@@ -511,6 +530,8 @@ def test_behaviour_cloning_teaches_the_actor_the_recorded_actions(tiny_trainer):
         return right / len(test.act)
 
     before = accuracy()
-    losses = [trainer._train_step("clone") for _ in range(150)]
-    assert before < 0.4 and accuracy() > 0.9, (before, losses[-5:])
+    for _ in range(100):
+        trainer._train_step("clone")
+    after = accuracy()
+    assert before < 0.3 and (after > 0.65 if readout else after < 0.55), (before, after)
     assert trainer.agent.actor_critic.critic_linear.weight.abs().sum() == 0  # cloning trains the policy only

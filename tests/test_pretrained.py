@@ -93,6 +93,7 @@ def test_diamond_play_falls_back_to_the_bundled_model_without_hub(tmp_path):
     run = subprocess.run(cmd, cwd=tmp_path, env=offline_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "playing the bundled small Breakout model" in run.stdout
+    assert "real steps with the policy" in run.stdout  # its actor is trained: the policy plays, not random actions
     assert read_frames(tmp_path / "wm.mp4").shape[0] == 5
     pong = subprocess.run(cmd[:3] + ["Pong", "--headless", "--out", "p.mp4"], cwd=tmp_path, env=offline_env(tmp_path))
     assert pong.returncode == 2  # no bundled Pong: the hub error stands

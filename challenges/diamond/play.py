@@ -117,10 +117,9 @@ def main(argv: list[str] | None = None) -> None:
         if not isinstance(agent, Agent):
             raise UserError(f"{args.checkpoint}: the CS:GO world model; play it with --game csgo --csgo-dir FOLDER")
         name = f"{game.replace('/', '_')}_{Path(args.checkpoint).stem}"  # names repeat across runs and games
-        policy_trained = True
     else:
         game = pick_game(args)
-        agent, name, policy_trained = load_published_or_bundled(game, args, device)
+        agent, name = load_published_or_bundled(game, args, device)
     env = make_game(game, seed=args.seed)
     if agent.cfg.num_actions != env.num_actions:
         raise UserError(
@@ -131,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     compile_notice(args.compile, args.cuda_graphs)
     starts = EpisodeDataset(DATA / "starts" / f"{name}_{args.num_steps_initial_collect}")
     if len(starts) == 0:
-        collect_starts(agent, env, args.num_steps_initial_collect, starts, policy_trained)
+        collect_starts(agent, env, args.num_steps_initial_collect, starts)
     backend = DiamondBackend(
         agent,
         game,
@@ -141,20 +140,19 @@ def main(argv: list[str] | None = None) -> None:
         record_root=DATA / "recordings" if args.record else None,
         seed=args.seed,
         half=args.half,
-        policy_trained=policy_trained,
     )
     run_play(backend, args)
 
 
 def load_published_or_bundled(game: str, args: argparse.Namespace, device):
-    """(agent, name, whether its policy is trained): the published agent from the hub (or its cache); the
-    bundled small one when the hub can't deliver it."""
+    """(agent, name): the published agent from the hub (or its cache); the bundled small one when the hub
+    can't deliver it."""
     from worldmodels.core.hub import HubUnavailable
     from worldmodels.diamond.agent import hub_checkpoint, load_agent
-    from worldmodels.pretrained import DIAMOND_GAMES, UNTRAINED_POLICIES, model_card
+    from worldmodels.pretrained import DIAMOND_GAMES, model_card
 
     try:
-        return load_agent(game, config=args.config, device=device, offline=args.offline), game, True
+        return load_agent(game, config=args.config, device=device, offline=args.offline), game
     except HubUnavailable:
         bundled = DIAMOND_GAMES.get(game)
         if bundled is None:
@@ -165,7 +163,7 @@ def load_published_or_bundled(game: str, args: argparse.Namespace, device):
         f"({bundled.name}, see {model_card(bundled)})",
         flush=True,
     )
-    return load_agent(bundled, device=device), bundled.stem, bundled not in UNTRAINED_POLICIES
+    return load_agent(bundled, device=device), bundled.stem
 
 
 ATARI_ONLY = {

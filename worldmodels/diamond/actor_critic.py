@@ -62,13 +62,25 @@ class ActorCritic(nn.Module):
             nn.init.zeros_(layer.bias)
         init_lstm(self.lstm)
 
+    @property
+    def policy_trained(self) -> bool:
+        """The policy head starts at zero (a uniform policy) and any training moves it: False means this actor
+        would play at random, as the bundled models' and a world-model-only run's do."""
+        return bool(self.actor_linear.weight.any())
+
     def initial_state(self, batch_size: int, device=None) -> tuple[Tensor, Tensor]:
         zeros = torch.zeros(batch_size, self.cfg.lstm_dim, device=device)
         return zeros, zeros.clone()
 
     def predict_act_value(self, obs: Tensor, hx_cx: tuple[Tensor, Tensor]):
         """Action logits (b x A), value (b) and the new LSTM state for frames obs: b x c x h x w in [-1, 1]."""
-        x = self.encoder(obs).flatten(start_dim=1)
+        return self.predict_from_features(self.features(obs), hx_cx)
+
+    def features(self, obs: Tensor) -> Tensor:
+        """What the LSTM reads of frames obs: b x c x h x w -> b x d."""
+        return self.encoder(obs).flatten(start_dim=1)
+
+    def predict_from_features(self, x: Tensor, hx_cx: tuple[Tensor, Tensor]):
         hx, cx = self.lstm(x, hx_cx)
         return self.actor_linear(hx), self.critic_linear(hx).squeeze(1), (hx, cx)
 

@@ -21,11 +21,10 @@ from worldmodels.envs.gymnasium_env import DiamondGym
 from worldmodels.play.backend import Backend, InputState, Step
 
 
-def collect_starts(
-    agent: Agent, env: DiamondAtari | DiamondGym, num_steps: int, dataset: EpisodeDataset, policy_trained: bool = True
-) -> None:
+def collect_starts(agent: Agent, env: DiamondAtari | DiamondGym, num_steps: int, dataset: EpisodeDataset) -> None:
     """Real episodes played by the policy (at random without a trained one): the world model starts from
     segments of them. Said before and after: on a CPU this takes a while, once per model."""
+    policy_trained = agent.actor_critic.policy_trained
     who = "the policy" if policy_trained else "random actions"
     print(f"playing {num_steps} real steps with {who}, for the world model to start from (once: kept in "
           f"{dataset.root})...", flush=True)  # fmt: skip
@@ -51,10 +50,9 @@ class DiamondBackend(Backend):
         record_root: Path | None = None,
         seed: int = 0,
         half: bool = False,
-        policy_trained: bool = True,
     ):
-        """``policy_trained`` False (the bundled small model's actor-critic never trained): the controller is
-        named for what it does, random actions, instead of "policy"."""
+        """An actor that never trained (a world-model-only run): the controller is named for what it does,
+        random actions, instead of "policy"."""
         self.agent = agent
         self.device = agent.device
         self.title = f"DIAMOND {game}"
@@ -69,7 +67,7 @@ class DiamondBackend(Backend):
         self.env_name = "wm"
         self.keymap, self.action_meanings = test_env.keymap(), test_env.action_meanings
         self.human = False
-        self.policy = Policy(agent.actor_critic) if policy_trained else None
+        self.policy = Policy(agent.actor_critic) if agent.actor_critic.policy_trained else None
         self.record_root = record_root
         self._steps: list = []  # the episode being recorded (-r)
         self.obs: torch.Tensor | None = None

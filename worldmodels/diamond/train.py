@@ -119,11 +119,6 @@ class TrainConfig:
 
 
 COMPONENTS = ("denoiser", "rew_end_model", "clone", "actor_critic")  # trained in this order each epoch
-MODULES = {"clone": "actor_critic"}  # the agent's module a component trains, where the names differ
-
-
-def module_name(component: str) -> str:
-    return MODULES.get(component, component)
 
 
 def make_optimizer(module: torch.nn.Module, cfg: OptimConfig) -> torch.optim.AdamW:
@@ -176,10 +171,19 @@ class Trainer:
         agent_cfg = AgentConfig.from_yaml(cfg.agent_config) if cfg.agent_config else AgentConfig()
         self.agent_cfg = agent_cfg.with_num_actions(train_env.num_actions)
         self.agent = Agent(self.agent_cfg).to(self.fabric.device)
+        ac = self.agent.actor_critic
+        # cloning's linear read-out of each frame's encoding (see _clone_loss): a training aid, not in the agent
+        self.clone_readout = torch.nn.Linear(ac.lstm.input_size, ac.cfg.num_actions).to(self.fabric.device)
+        self.trained = {  # what each component's optimiser updates
+            "denoiser": self.agent.denoiser,
+            "rew_end_model": self.agent.rew_end_model,
+            "clone": torch.nn.ModuleList([ac, self.clone_readout]),
+            "actor_critic": ac,
+        }
         self.optimizers, self.schedulers = {}, {}
         for name in COMPONENTS:
             optim = getattr(cfg, name).optim
-            self.optimizers[name] = make_optimizer(getattr(self.agent, module_name(name)), optim)
+            self.optimizers[name] = make_optimizer(self.trained[name], optim)
             self.schedulers[name] = warmup_schedule(self.optimizers[name], optim.warmup_steps)
 
         if rank:
@@ -277,7 +281,7 @@ class Trainer:
         return returns
 
     def _train_step(self, name: str) -> float:
-        module, optimizer = getattr(self.agent, module_name(name)), self.optimizers[name]
+        module, optimizer = self.trained[name], self.optimizers[name]
         module.train()
         with self.fabric.autocast():
             loss = getattr(self, f"_{name}_loss")()
@@ -322,17 +326,24 @@ class Trainer:
 
     def _clone_loss(self) -> torch.Tensor:
         """Cross-entropy of the actor's policy against the recorded actions, over segments of an imagined
-        rollout's length whose first ``n`` frames only warm up its LSTM (as the world model's burn-in does)."""
-        ac = self.agent.actor_critic
-        batch = self._batch(self.cfg.clone, self.n + self.cfg.imagination_horizon)
+        rollout's length whose first ``n`` frames only warm up its LSTM (as the world model's burn-in does),
+        plus the same cross-entropy for a linear read-out of every frame's encoding. The read-out is why
+        cloning works: through the LSTM alone the encoder gets a weak signal (in Breakout its features barely
+        differ between frames: the ball is a pixel), and the actor stayed at the actions' frequencies for
+        1,500 steps; with it, 72 % of held-out actions after 300 (the tracker's data, 25 % of it random)."""
+        ac, batch = self.agent.actor_critic, self._batch(self.cfg.clone, self.n + self.cfg.imagination_horizon)
         hx_cx = ac.initial_state(batch["obs"].size(0), batch["obs"].device)
-        losses = []
+        policy, readout = [], []
         for t in range(batch["obs"].size(1)):
-            logits, _, hx_cx = ac.predict_act_value(batch["obs"][:, t], hx_cx)
+            x = ac.features(batch["obs"][:, t])
+            logits, _, hx_cx = ac.predict_from_features(x, hx_cx)
+            act, mask = batch["act"][:, t], batch["mask"][:, t]
+            readout.append(F.cross_entropy(self.clone_readout(x), act, reduction="none") * mask)
             if t >= self.n:
-                losses.append(F.cross_entropy(logits, batch["act"][:, t], reduction="none") * batch["mask"][:, t])
-        mask = batch["mask"][:, self.n :]
-        return torch.stack(losses, dim=1).sum() / mask.sum().clamp(min=1)
+                policy.append(F.cross_entropy(logits, act, reduction="none") * mask)
+        mask = batch["mask"]
+        policy_loss = torch.stack(policy, 1).sum() / mask[:, self.n :].sum().clamp(min=1)
+        return policy_loss + torch.stack(readout, 1).sum() / mask.sum().clamp(min=1)
 
     def _initial_conditions(self, n: int):
         batch = self._batch(dataclasses.replace(self.cfg.actor_critic, batch_size=n), self.n)
@@ -393,6 +404,7 @@ class Trainer:
             "num_steps_collected": self.num_steps_collected,
             "num_episodes": len(self.dataset),
             "agent": self.agent.state_dict(),
+            "clone_readout": self.clone_readout.state_dict(),
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
             "collector": self.collector.state_dict(),
@@ -431,6 +443,10 @@ class Trainer:
         for stray in self.dataset.paths[state["num_episodes"] :]:
             stray.unlink()  # episodes written after the last checkpoint are collected again
         self.agent.load_state_dict(state["agent"])
+        if "clone_readout" in state:
+            self.clone_readout.load_state_dict(state["clone_readout"])
+        else:  # saved before cloning had its read-out: cloning's optimiser starts afresh
+            state["optimizers"].pop("clone", None)
         for name in COMPONENTS:
             if name in state["optimizers"]:  # runs saved before a component existed start it afresh
                 self.optimizers[name].load_state_dict(state["optimizers"][name])

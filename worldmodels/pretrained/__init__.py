@@ -11,8 +11,6 @@ FOLDER = Path(__file__).resolve().parent
 # DIAMOND's published agent layout (one flat state dict) with its agent config beside it as <name>.yaml.
 DIAMOND_BREAKOUT = FOLDER / "diamond_breakout_small.pt"
 DIAMOND_GAMES = {"Breakout": DIAMOND_BREAKOUT}
-# Bundled DIAMOND models whose actor-critic was never trained (see their cards): they play with random actions.
-UNTRAINED_POLICIES = {DIAMOND_BREAKOUT}
 # Tokenizer + latent action model + dynamics model, float16, their configs in the safetensors header.
 GENIE_COINRUN = FOLDER / "genie_coinrun_small.safetensors"
 # A pixel-space Oasis-architecture DiT (oasis-train's export, float16, its config in the header).
