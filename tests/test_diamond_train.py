@@ -535,3 +535,22 @@ def test_behaviour_cloning_learns_a_trackers_actions_thanks_to_its_readout(tiny_
     after = accuracy()
     assert before < 0.3 and (after > 0.65 if readout else after < 0.55), (before, after)
     assert trainer.agent.actor_critic.critic_linear.weight.abs().sum() == 0  # cloning trains the policy only
+
+
+def test_resuming_with_another_learning_rate_continues_at_it(tiny_trainer):
+    """Fine-tuning at a lower rate: the resumed schedule keeps its step but takes the rate now configured."""
+    from worldmodels.diamond.train import Trainer
+
+    trainer = tiny_trainer
+    for _ in range(3):
+        trainer.schedulers["denoiser"].step()  # the saved schedule is part-way through its warm-up
+    trainer.save()
+    slower = dataclasses.replace(trainer.cfg.denoiser, optim=dataclasses.replace(trainer.cfg.denoiser.optim, lr=1e-5))
+    resumed = Trainer(dataclasses.replace(trainer.cfg, denoiser=slower), resume=True)
+    warmup = trainer.cfg.denoiser.optim.warmup_steps
+    expected = 1e-5 * min(1.0, 4 / warmup)
+    assert resumed.optimizers["denoiser"].param_groups[0]["lr"] == pytest.approx(expected)
+    assert resumed.schedulers["denoiser"].last_epoch == 3
+    same = Trainer(trainer.cfg, resume=True)  # unchanged config: exactly the saved rates
+    lrs = [t.optimizers[name].param_groups[0]["lr"] for t in (same, trainer) for name in ("denoiser", "rew_end_model")]
+    assert lrs[:2] == lrs[2:]

@@ -451,6 +451,7 @@ class Trainer:
             if name in state["optimizers"]:  # runs saved before a component existed start it afresh
                 self.optimizers[name].load_state_dict(state["optimizers"][name])
                 self.schedulers[name].load_state_dict(state["schedulers"][name])
+                self._continue_at_configured_lr(name)
         self.collector.load_state_dict(state["collector"])
         self.test_env.set_state(state["test_env"])
         if state["imagination"] is not None:
@@ -465,6 +466,14 @@ class Trainer:
         random.setstate(state["rng"]["python"])
         self._keep_logged_epochs()
         self.fabric.print(f"resumed {self.run_dir} after epoch {self.epoch}")
+
+    def _continue_at_configured_lr(self, name: str) -> None:
+        """The saved schedule keeps its step; its rate is the one configured now (the same unless the resuming
+        command changed it, as when fine-tuning at a lower rate)."""
+        scheduler, lr = self.schedulers[name], getattr(self.cfg, name).optim.lr
+        scheduler.base_lrs = [lr] * len(scheduler.base_lrs)
+        for group, factor in zip(self.optimizers[name].param_groups, scheduler.lr_lambdas):
+            group["lr"] = lr * factor(scheduler.last_epoch)
 
     def _keep_logged_epochs(self) -> None:
         """Lightning's CSV logger starts its file afresh: carry over the rows of the epochs this run keeps (an
