@@ -65,7 +65,7 @@ class ActorCritic(nn.Module):
     @property
     def policy_trained(self) -> bool:
         """The policy head starts at zero (a uniform policy) and any training moves it: False means this actor
-        would play at random, as the bundled models' and a world-model-only run's do."""
+        would play at random, as a world-model-only run's does."""
         return bool(self.actor_linear.weight.any())
 
     def initial_state(self, batch_size: int, device=None) -> tuple[Tensor, Tensor]:
