@@ -223,6 +223,37 @@ def test_autoregressive_steps_condition_later_frames_on_the_models_own_predictio
         Trainer(dataclasses.replace(tiny_trainer.cfg, num_autoregressive_steps=0, run_dir=tiny_trainer.run_dir / "x"))
 
 
+def test_context_noise_blurs_only_the_conditioning_frames_by_at_most_its_level(tiny_trainer, monkeypatch):
+    from worldmodels.core.errors import UserError
+    from worldmodels.diamond.denoiser import Denoiser
+    from worldmodels.diamond.train import Trainer
+
+    seen, model_output = [], Denoiser.model_output
+
+    def recording_output(self, noisy, obs, act, cs, sigma_cond=None):
+        seen.append(obs.clone())
+        return model_output(self, noisy, obs, act, cs, sigma_cond)
+
+    monkeypatch.setattr(Denoiser, "model_output", recording_output)
+    monkeypatch.setattr(Trainer, "_batch", lambda self, *args, **kwargs: batch)
+    torch.manual_seed(0)
+    n = 4
+    batch = {
+        "obs": torch.rand(64, n + 1, 3, 64, 64) * 2 - 1,
+        "act": torch.randint(0, 4, (64, n + 1)),
+        "mask": torch.ones(64, n + 1, dtype=torch.bool),
+    }
+    clean = batch["obs"][:, :n].flatten(1, 2)
+    tiny_trainer._denoiser_loss()
+    assert torch.equal(seen[-1], clean)  # off by default
+    tiny_trainer.cfg = dataclasses.replace(tiny_trainer.cfg, context_noise=0.2)
+    tiny_trainer._denoiser_loss()
+    spread = (seen[-1] - clean).flatten(1).std(dim=1)  # one noise level per segment
+    assert spread.max() < 0.2 * 1.02 and spread.min() < 0.05 and spread.mean() == pytest.approx(0.1, abs=0.02)
+    with pytest.raises(UserError, match="--context_noise -1.0: must be 0 or more"):
+        Trainer(dataclasses.replace(tiny_trainer.cfg, context_noise=-1.0, run_dir=tiny_trainer.run_dir / "x"))
+
+
 def test_policy_memory_is_burned_in_on_a_new_imagined_start(tiny_trainer, monkeypatch):
     trainer, ac = tiny_trainer, tiny_trainer.agent.actor_critic
     loss_cfg = dataclasses.replace(trainer.cfg.actor_critic_loss, backup_every=1)

@@ -70,10 +70,14 @@ class Denoiser(nn.Module):
         output = self.model_output(noisy_next_obs, obs, act, cs, sigma_cond)
         return quantize(cs.c_skip * noisy_next_obs + cs.c_out * output)
 
-    def loss(self, obs: Tensor, act: Tensor, mask: Tensor, sigma_distribution: SigmaDistribution) -> Tensor:
+    def loss(
+        self, obs: Tensor, act: Tensor, mask: Tensor, sigma_distribution: SigmaDistribution, context_noise: float = 0.0
+    ) -> Tensor:
         """Training loss on segments obs: b x (n + k) x c x h x w, act: b x (n + k), mask: b x (n + k).
 
-        With k > 1 the model is unrolled autoregressively on its own (quantised) predictions.
+        With k > 1 the model is unrolled autoregressively on its own (quantised) predictions. ``context_noise``
+        > 0 adds Gaussian noise to the past frames, its sigma uniform in [0, context_noise] per segment, so
+        the model learns to see through small errors in what it conditions on (its own earlier predictions).
         """
         n = self.cfg.inner_model.num_steps_conditioning
         steps = obs.size(1) - n
@@ -87,6 +91,8 @@ class Denoiser(nn.Module):
             if self.cfg.noise_previous_obs:
                 sigma_cond = sigma_distribution.sample(obs.size(0), obs.device)
                 past = add_noise(past, sigma_cond, self.cfg.sigma_offset_noise)
+            elif context_noise > 0:
+                past = add_noise(past, torch.rand(obs.size(0), device=obs.device) * context_noise, 0.0)
             sigma = sigma_distribution.sample(obs.size(0), obs.device)
             noisy = add_noise(next_obs, sigma, self.cfg.sigma_offset_noise)
             cs = self.conditioners(sigma)

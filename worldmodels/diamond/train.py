@@ -111,6 +111,9 @@ class TrainConfig:
     # the denoiser learns from segments of that many next frames, each predicted from the ones before it as it
     # predicted them (DIAMOND's training.num_autoregressive_steps): it learns to correct its own errors
     num_autoregressive_steps: int = 1
+    # noise augmentation of the past frames the denoiser conditions on (as GameNGen's, but not told to the
+    # network): Gaussian noise, its sigma uniform in [0, context_noise] per segment; 0 = off
+    context_noise: float = 0.0
     sampler_steps: int = 3
     evaluation: EvalConfig = field(default_factory=EvalConfig)
     accelerator: str = "auto"
@@ -156,6 +159,8 @@ class Trainer:
             )
         if cfg.num_autoregressive_steps < 1:
             raise UserError(f"--num_autoregressive_steps {cfg.num_autoregressive_steps}: must be at least 1")
+        if cfg.context_noise < 0:
+            raise UserError(f"--context_noise {cfg.context_noise}: must be 0 or more")
         # one log folder per run, continued by --resume (the CSV rows of earlier epochs are kept, see _load_state)
         loggers = [TensorBoardLogger(self.run_dir, "tensorboard", version=0), CSVLogger(self.run_dir, "csv", version=0)]
         self.fabric = Fabric(accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision, loggers=loggers)
@@ -315,7 +320,9 @@ class Trainer:
 
     def _denoiser_loss(self) -> torch.Tensor:
         batch = self._batch(self.cfg.denoiser, self.n + self.cfg.num_autoregressive_steps)
-        return self.agent.denoiser.loss(batch["obs"], batch["act"], batch["mask"], self.cfg.sigma_distribution)
+        return self.agent.denoiser.loss(
+            batch["obs"], batch["act"], batch["mask"], self.cfg.sigma_distribution, self.cfg.context_noise
+        )
 
     def _rew_end_model_loss(self) -> torch.Tensor:
         length = self.cfg.imagination_horizon + self.n
