@@ -45,6 +45,9 @@ def breakout_metrics(breakout_agent):
 
 def test_bundled_diamond_predicts_and_follows_actions(breakout_metrics):
     assert checks.failures(breakout_metrics, checks.DIAMOND_BARS) == []
+    kept = breakout_metrics["objects_kept"]  # a share of few rollouts: its binomial standard error beside it
+    stderr = (kept * (1 - kept) / checks.DIAMOND_PLAY_CLIPS) ** 0.5
+    assert breakout_metrics["objects_kept_stderr"] == pytest.approx(stderr)
 
 
 def test_random_diamond_fails_the_same_checks(breakout_agent):

@@ -123,7 +123,7 @@ def horizon_metrics(
 ) -> dict[str, float]:
     """PSNR at each of ``steps`` (1 = the first imagined frame) of one rollout under the recorded actions, and
     for Breakout the share of clips whose last imagined frame keeps each object (see ``objects_kept``) and all
-    of them (``objects_kept``)."""
+    of them (``objects_kept``, with its binomial standard error: 16 clips say 88 % +- 8)."""
     n = denoiser.cfg.inner_model.num_steps_conditioning
     horizon = max(steps)
     imagined = imagine(denoiser, obs, act, horizon, seed=seed)
@@ -136,7 +136,8 @@ def horizon_metrics(
         metrics[f"{name}_kept"] = float(np.mean([k[name] for k in kept]))
     for name, values in zip(KEPT_AT, zip(*(region_psnrs(i, r).values() for i, r in last))):
         metrics[f"{name}_psnr_step_{horizon}"] = float(np.mean(values))
-    return metrics | {"objects_kept": float(np.mean([all(k.values()) for k in kept]))}
+    share = float(np.mean([all(k.values()) for k in kept]))
+    return metrics | {"objects_kept": share, "objects_kept_stderr": (share * (1 - share) / len(kept)) ** 0.5}
 
 
 def horizon_rows(denoiser: Denoiser, obs: Tensor, act: Tensor, steps: tuple[int, ...], seed: int = 0) -> Tensor:

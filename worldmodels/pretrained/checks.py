@@ -38,7 +38,8 @@ GENIE_CLIPS = 64
 PROCGEN_EPISODES, PROCGEN_TIMEOUT = 8, 200
 
 # name -> (minimum, what it means). DIAMOND measured +6.80 dB, +3.42 dB, 28.7 dB, 100 %, 100 %, 100 %, 88 % and
-# 27.25 points (epoch 7, before context noise: +10.06, +3.97, 24.8 dB, 100 %, 100 %, 0 %, 0 %): see its card
+# 27.25 points (epoch 7, before context noise: +10.06, +3.97, 24.8 dB, 100 %, 100 %, 0 %, 0 %): see its card.
+# The issue's 90 % of rollouts keeping all objects is measured on 64 (93.8 %; 16 here keep the test short).
 DIAMOND_BARS = {
     "one_step_gain": (5.0, "one-step PSNR minus copy-the-last-frame PSNR (dB)"),
     "action_gain": (2.0, "10-step rollout PSNR, recorded minus shuffled actions (dB)"),
@@ -66,15 +67,15 @@ OASIS_BARS = {
 }
 
 
-def diamond_metrics(agent: Agent, seed: int = HELD_OUT_SEED) -> dict[str, float]:
+def diamond_metrics(agent: Agent, seed: int = HELD_OUT_SEED, rollouts: int = DIAMOND_PLAY_CLIPS) -> dict[str, float]:
     """One-step and action metrics of a Breakout agent's world model on fresh random play; PSNR along play's
-    50-step horizon and the objects kept at its end on fresh play that serves and follows the ball; the
-    points its policy scores in whole fresh games of the real Breakout."""
+    50-step horizon and the objects kept at its end over ``rollouts`` clips of fresh play that serves and
+    follows the ball; the points its policy scores in whole fresh games of the real Breakout."""
     n = agent.cfg.denoiser.inner_model.num_steps_conditioning
     obs, act = play_clips("Breakout", DIAMOND_CLIPS, n + DIAMOND_HORIZON, seed)
     metrics = one_step_psnr(agent.denoiser, obs, act) | action_psnr(agent.denoiser, obs, act, DIAMOND_HORIZON)
     metrics["one_step_gain"] = metrics["one_step_psnr"] - metrics["copy_last_frame_psnr"]
-    obs, act = play_clips("Breakout", DIAMOND_PLAY_CLIPS, n + max(DIAMOND_PLAY_STEPS), seed, player="breakout_tracker")
+    obs, act = play_clips("Breakout", rollouts, n + max(DIAMOND_PLAY_STEPS), seed, player="breakout_tracker")
     metrics |= horizon_metrics(agent.denoiser, obs, act, DIAMOND_PLAY_STEPS)
     torch.manual_seed(seed)  # the policy samples its actions
     returns = policy_returns(agent.actor_critic, "Breakout", DIAMOND_GAMES, seed, max_steps=DIAMOND_GAME_STEPS)
