@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import Tensor
 
 from tests.oasis_fixtures import TINY_DIT
@@ -183,6 +184,38 @@ def test_oasis_train_fit_logs_checkpoints_and_resumes_exactly(tmp_path, monkeypa
     metrics = (tmp_path / "data/log/oasis/version_0/metrics.csv").read_text()
     assert "train/loss" in metrics and "val/loss" in metrics
     assert list((tmp_path / "data/log/oasis/version_0").glob("events.out.tfevents.*"))
+
+
+def test_a_run_with_the_weight_average_ships_the_average_and_resumes_exactly(tmp_path, monkeypatch):
+    """configs/oasis/breakout_small.yaml adds Lightning's EMAWeightAveraging: evaluation, play and the export
+    must read the averaged weights, and a resumed run must continue the average where it stopped."""
+    from challenges.oasis import train as train_cli
+    from worldmodels.oasis.train_module import export_trained_dit, load_trained_dit
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["oasis-train"])
+    oasis_data(tmp_path)
+    shipped = yaml.safe_load((CONFIGS / "breakout_small.yaml").read_text())["trainer"]["callbacks+"]
+    assert [c["class_path"] for c in shipped] == ["lightning.pytorch.callbacks.EMAWeightAveraging"]
+    average = {"class_path": shipped[0]["class_path"], "init_args": {"decay": 0.5, "update_starting_at_step": 2}}
+    (tmp_path / "ema.yaml").write_text(yaml.safe_dump({"trainer": {"callbacks+": [average]}}))
+    config = ["fit", "-c", str(CONFIGS / "tiny.yaml"), "-c", "ema.yaml", "--trainer.val_check_interval", "5"]
+    train_cli.main([*config, "--trainer.max_steps", "10"])
+    train_cli.main([*config, "--trainer.max_steps", "5"])
+    first = tmp_path / "data/log/oasis/version_1/checkpoints/last.ckpt"
+    train_cli.main([*config, "--trainer.max_steps", "10", "--ckpt_path", str(first)])
+
+    straight = torch.load(tmp_path / "data/log/oasis/version_0/checkpoints/last.ckpt", weights_only=True)
+    resumed = torch.load(tmp_path / "data/log/oasis/version_2/checkpoints/last.ckpt", weights_only=True)
+    for key in ("state_dict", "current_model_state"):
+        for name, tensor in straight[key].items():
+            assert torch.equal(tensor, resumed[key][name]), (key, name)
+    name = "dit.final_layer.linear.weight"
+    assert not torch.equal(straight["state_dict"][name], straight["current_model_state"][name])
+    checkpoint = tmp_path / "data/log/oasis/version_0/checkpoints/last.ckpt"
+    exported = export_trained_dit(checkpoint, tmp_path / "small.safetensors", torch.float32)
+    for model in (checkpoint, exported):
+        assert torch.equal(load_trained_dit(model).final_layer.linear.weight, straight["state_dict"][name])
 
 
 def test_actions_outside_the_models_range_are_one_line(tmp_path, monkeypatch, capsys):
