@@ -163,21 +163,25 @@ def oasis_data(root: Path, num_actions: int = 15) -> Path:
     return root / "data"
 
 
-def test_oasis_train_fit_logs_checkpoints_and_resumes_exactly(tmp_path, monkeypatch):
+def straight_and_resumed(tmp_path: Path, *options: str) -> tuple[dict, dict]:
+    """The last checkpoints of the tiny config trained 10 steps straight and 5 steps then resumed to 10."""
     from challenges.oasis import train as train_cli
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["oasis-train"])
-    oasis_data(tmp_path)
     # 9 clips of 4 frames in batches of 2: 5 steps an epoch; the warm-up's 5 steps do not depend on max_steps
-    config = ["fit", "-c", str(CONFIGS / "tiny.yaml"), "--trainer.val_check_interval", "5"]  # saves at 5, 10
+    config = ["fit", "-c", str(CONFIGS / "tiny.yaml"), *options, "--trainer.val_check_interval", "5"]  # saves at 5, 10
     train_cli.main([*config, "--trainer.max_steps", "10"])
     train_cli.main([*config, "--trainer.max_steps", "5"])
     first = tmp_path / "data/log/oasis/version_1/checkpoints/last.ckpt"
     train_cli.main([*config, "--trainer.max_steps", "10", "--ckpt_path", str(first)])
-
     straight = torch.load(tmp_path / "data/log/oasis/version_0/checkpoints/last.ckpt", weights_only=True)
-    resumed = torch.load(tmp_path / "data/log/oasis/version_2/checkpoints/last.ckpt", weights_only=True)
+    return straight, torch.load(tmp_path / "data/log/oasis/version_2/checkpoints/last.ckpt", weights_only=True)
+
+
+def test_oasis_train_fit_logs_checkpoints_and_resumes_exactly(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["oasis-train"])
+    oasis_data(tmp_path)
+    straight, resumed = straight_and_resumed(tmp_path)
     assert straight["global_step"] == resumed["global_step"] == 10
     for name, tensor in straight["state_dict"].items():
         assert torch.equal(tensor, resumed["state_dict"][name]), name
@@ -189,7 +193,6 @@ def test_oasis_train_fit_logs_checkpoints_and_resumes_exactly(tmp_path, monkeypa
 def test_a_run_with_the_weight_average_ships_the_average_and_resumes_exactly(tmp_path, monkeypatch):
     """configs/oasis/breakout_small.yaml adds Lightning's EMAWeightAveraging: evaluation, play and the export
     must read the averaged weights, and a resumed run must continue the average where it stopped."""
-    from challenges.oasis import train as train_cli
     from worldmodels.oasis.train_module import export_trained_dit, load_trained_dit
 
     monkeypatch.chdir(tmp_path)
@@ -199,14 +202,7 @@ def test_a_run_with_the_weight_average_ships_the_average_and_resumes_exactly(tmp
     assert [c["class_path"] for c in shipped] == ["lightning.pytorch.callbacks.EMAWeightAveraging"]
     average = {"class_path": shipped[0]["class_path"], "init_args": {"decay": 0.5, "update_starting_at_step": 2}}
     (tmp_path / "ema.yaml").write_text(yaml.safe_dump({"trainer": {"callbacks+": [average]}}))
-    config = ["fit", "-c", str(CONFIGS / "tiny.yaml"), "-c", "ema.yaml", "--trainer.val_check_interval", "5"]
-    train_cli.main([*config, "--trainer.max_steps", "10"])
-    train_cli.main([*config, "--trainer.max_steps", "5"])
-    first = tmp_path / "data/log/oasis/version_1/checkpoints/last.ckpt"
-    train_cli.main([*config, "--trainer.max_steps", "10", "--ckpt_path", str(first)])
-
-    straight = torch.load(tmp_path / "data/log/oasis/version_0/checkpoints/last.ckpt", weights_only=True)
-    resumed = torch.load(tmp_path / "data/log/oasis/version_2/checkpoints/last.ckpt", weights_only=True)
+    straight, resumed = straight_and_resumed(tmp_path, "-c", "ema.yaml")
     for key in ("state_dict", "current_model_state"):
         for name, tensor in straight[key].items():
             assert torch.equal(tensor, resumed[key][name]), (key, name)
