@@ -59,7 +59,7 @@ GENIE_BARS = {
 
 # Oasis: 48 fresh clips of the tracker's Breakout; the next frame from 4 real ones, 16-frame rollouts from one.
 # The bars (one-step PSNR above copying the last frame, recorded actions above shuffled ones) are not
-# met by the CPU-trained model (its card: -3.75 dB and +0.003 dB); these bars hold what it does reach.
+# met by the CPU-trained model (its card: -1.56 dB and +0.007 dB); these bars hold what it does reach.
 OASIS_CLIPS, OASIS_CONTEXT, OASIS_HORIZON = 48, 4, 16
 OASIS_BARS = {
     "one_step_psnr": (30.0, "PSNR of the next frame from 4 real frames and the recorded action (dB)"),
